@@ -1,0 +1,1 @@
+"""ESPnet ASR components: encoders ``mamba``/``conmamba``, decoders ``mamba``/``cross_mamba``."""

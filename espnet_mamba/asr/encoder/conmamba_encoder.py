@@ -1,0 +1,160 @@
+"""Encoder ``conmamba``: the ConMamba encoder of Speech Slytherin (Jiang et al. 2024).
+
+A Conformer whose self-attention is replaced by bidirectional Mamba.  Each layer:
+half-step FFN (macaron) -> bidirectional Mamba -> convolution module -> half-step FFN
+-> LayerNorm, every sub-layer pre-norm and residual.  Unlike the public reference
+code, padding is respected: the reverse scan starts at each utterance's last real
+frame and the convolution module zeroes padded frames, so an utterance's output does
+not depend on what it is batched with (in eval mode; ``cnn_module_norm: layer_norm``
+makes it batch-independent in training too).
+"""
+from typing import List, Optional, Tuple, Union
+
+import torch
+from espnet2.asr.encoder.abs_encoder import AbsEncoder
+
+from espnet_mamba.asr.encoder.interctc import InterCTCMixin
+from espnet_mamba.asr.encoder.subsampling import InputLayer
+from espnet_mamba.compat import PositionwiseFeedForward
+from espnet_mamba.modules.bimamba import build_mixer
+from espnet_mamba.modules.layers import ConvolutionModule, mask_frames
+from espnet_mamba.modules.mamba import length_mask
+
+ACTIVATIONS = {"swish": torch.nn.SiLU, "relu": torch.nn.ReLU, "gelu": torch.nn.GELU}
+
+
+class ConMambaEncoderLayer(torch.nn.Module):
+    """One ConMamba layer (names follow ESPnet's Conformer ``EncoderLayer``)."""
+
+    def __init__(self, size: int, mixer: torch.nn.Module, feed_forward: torch.nn.Module,
+                 feed_forward_macaron: Optional[torch.nn.Module],
+                 conv_module: Optional[ConvolutionModule], dropout_rate: float):
+        super().__init__()
+        self.mamba = mixer
+        self.feed_forward = feed_forward
+        self.feed_forward_macaron = feed_forward_macaron
+        self.conv_module = conv_module
+        self.norm_ff = torch.nn.LayerNorm(size)
+        self.norm_mamba = torch.nn.LayerNorm(size)
+        if feed_forward_macaron is not None:
+            self.norm_ff_macaron = torch.nn.LayerNorm(size)
+        if conv_module is not None:
+            self.norm_conv = torch.nn.LayerNorm(size)
+        self.norm_final = torch.nn.LayerNorm(size)
+        self.dropout = torch.nn.Dropout(dropout_rate)
+        self.ff_scale = 0.5 if feed_forward_macaron is not None else 1.0
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """x: (batch, T, size), lengths: (batch,); padded frames of the output are zero."""
+        if self.feed_forward_macaron is not None:
+            x = x + self.ff_scale * self.dropout(self.feed_forward_macaron(self.norm_ff_macaron(x)))
+        x = x + self.dropout(self.mamba(self.norm_mamba(x), lengths))
+        if self.conv_module is not None:
+            mask = length_mask(lengths, x.shape[1])
+            x = x + self.dropout(self.conv_module(self.norm_conv(x), mask))
+        x = x + self.ff_scale * self.dropout(self.feed_forward(self.norm_ff(x)))
+        return mask_frames(self.norm_final(x), lengths)
+
+
+class ConMambaEncoder(InterCTCMixin, AbsEncoder):
+    """ConMamba encoder.
+
+    Args:
+        input_size: Input feature size.
+        output_size: Model size d_model (ConMamba S: 144, L: 512).
+        linear_units: FFN hidden size (S: 1024, L: 2048).
+        num_blocks: Number of layers.
+        dropout_rate: Dropout rate of every sub-layer and the input layer.
+        input_layer: ``conv2d``, ``conv2d2``, ``conv2d6``, ``conv2d8``, ``linear``, ``none``.
+        macaron_style: Two half-step FFNs (True, as ConMamba) or one FFN.
+        activation_type: FFN activation, ``swish``, ``relu`` or ``gelu``.
+        use_cnn_module: Use the convolution module.
+        cnn_module_kernel: Depthwise kernel size of the convolution module.
+        cnn_module_norm: ``batch_norm`` (ESPnet's Conformer) or ``layer_norm``.
+        bidirectional: Bidirectional Mamba (True for ConMamba).
+        bidirectional_type: ``inner`` (Vim "v2", the ConMamba checkpoints) or ``outer``.
+        bidirectional_merge: ``add`` or ``concat`` (``outer`` only).
+        d_state: SSM state size.
+        d_conv: Width of Mamba's causal convolution.
+        expand: Mamba's inner size factor.
+        interctc_layer_idx: Layers (1-based) whose outputs feed intermediate CTC.
+        interctc_use_conditioning: Self-conditioned CTC on those layers.
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        output_size: int = 256,
+        linear_units: int = 1024,
+        num_blocks: int = 12,
+        dropout_rate: float = 0.1,
+        input_layer: str = "conv2d",
+        macaron_style: bool = True,
+        activation_type: str = "swish",
+        use_cnn_module: bool = True,
+        cnn_module_kernel: int = 31,
+        cnn_module_norm: str = "batch_norm",
+        bidirectional: bool = True,
+        bidirectional_type: str = "inner",
+        bidirectional_merge: str = "add",
+        d_state: int = 16,
+        d_conv: int = 4,
+        expand: int = 2,
+        interctc_layer_idx: Optional[List[int]] = None,
+        interctc_use_conditioning: bool = False,
+    ):
+        super().__init__()
+        if activation_type not in ACTIVATIONS:
+            raise ValueError(
+                f"activation_type must be one of {tuple(ACTIVATIONS)}; got {activation_type!r}"
+            )
+        self._output_size = output_size
+        self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
+
+        def ffn():
+            return PositionwiseFeedForward(output_size, linear_units, dropout_rate,
+                                           ACTIVATIONS[activation_type]())
+
+        self.encoders = torch.nn.ModuleList(
+            ConMambaEncoderLayer(
+                output_size,
+                build_mixer(output_size, bidirectional=bidirectional,
+                            bidirectional_type=bidirectional_type,
+                            bidirectional_merge=bidirectional_merge,
+                            d_state=d_state, d_conv=d_conv, expand=expand, layer_idx=i),
+                ffn(),
+                ffn() if macaron_style else None,
+                ConvolutionModule(output_size, cnn_module_kernel, cnn_module_norm)
+                if use_cnn_module else None,
+                dropout_rate,
+            )
+            for i in range(num_blocks)
+        )
+        self.after_norm = torch.nn.LayerNorm(output_size)
+        self._setup_interctc(output_size, interctc_layer_idx, interctc_use_conditioning,
+                             num_blocks)
+
+    def output_size(self) -> int:
+        return self._output_size
+
+    def forward(
+        self,
+        xs_pad: torch.Tensor,
+        ilens: torch.Tensor,
+        prev_states: Optional[torch.Tensor] = None,
+        ctc=None,
+    ) -> Tuple[Union[torch.Tensor, Tuple[torch.Tensor, list]], torch.Tensor, None]:
+        """Encode a padded batch; same interface and returns as :class:`MambaEncoder`.
+
+        Raises:
+            TooShortUttError: an utterance is too short for the subsampling.
+        """
+        xs, olens = self.embed(xs_pad, ilens)
+        xs = mask_frames(xs, olens)
+        inter: List[Tuple[int, torch.Tensor]] = []
+        for i, layer in enumerate(self.encoders):
+            xs = self._interctc(i, layer(xs, olens), ctc, inter)
+        xs = mask_frames(self.after_norm(xs), olens)
+        if inter:
+            return (xs, inter), olens, None
+        return xs, olens, None

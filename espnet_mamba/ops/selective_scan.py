@@ -1,0 +1,124 @@
+"""``selective_scan``: mamba-ssm's ``selective_scan_fn`` semantics on any device.
+
+CUDA tensors use the official kernel when ``mamba_ssm`` imports; CPU tensors use the
+fused numba kernel of :mod:`espnet_mamba.ops.scan_cpu`; anything else (CUDA without
+mamba-ssm, or a CUDA call with ``initial_state``, which the official kernel lacks) uses
+the sequential PyTorch scan of :func:`scan_torch`.
+"""
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+
+from espnet_mamba.ops import cuda_kernels
+from espnet_mamba.ops.scan_cpu import scan_cpu
+
+
+def _check_shapes(u, delta, A, B, C, initial_state) -> None:
+    if u.dim() != 3 or delta.shape != u.shape:
+        raise ValueError(
+            f"u and delta must both be (batch, dim, L); got {tuple(u.shape)} and "
+            f"{tuple(delta.shape)}"
+        )
+    nb, dim, L = u.shape
+    if A.dim() != 2 or A.shape[0] != dim:
+        raise ValueError(f"A must be (dim={dim}, N); got {tuple(A.shape)}")
+    if A.is_complex():
+        raise ValueError("complex A is not supported; use a real A (Mamba's default)")
+    N = A.shape[1]
+    for name, M in (("B", B), ("C", C)):
+        ok = (M.dim() == 3 and M.shape == (nb, N, L)) or (
+            M.dim() == 4 and M.shape[0] == nb and M.shape[2:] == (N, L)
+            and dim % M.shape[1] == 0
+        )
+        if not ok:
+            raise ValueError(
+                f"{name} must be (batch={nb}, N={N}, L={L}) or (batch, groups, N, L) with "
+                f"groups dividing dim={dim}; got {tuple(M.shape)}"
+            )
+    if initial_state is not None and initial_state.shape != (nb, dim, N):
+        raise ValueError(
+            f"initial_state must be (batch={nb}, dim={dim}, N={N}); "
+            f"got {tuple(initial_state.shape)}"
+        )
+
+
+def scan_torch(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    h0: Optional[torch.Tensor],
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Sequential scan in plain PyTorch (any device). B, C: (batch, G, N, L)."""
+    nb, dim, L = u.shape
+    rep = dim // B.shape[1]
+    B = B.repeat_interleave(rep, dim=1)  # (batch, dim, N, L)
+    C = C.repeat_interleave(rep, dim=1)
+    dA = torch.exp(delta.unsqueeze(2) * A[None, :, :, None])  # (batch, dim, N, L)
+    dBu = (delta * u).unsqueeze(2) * B
+    h = u.new_zeros(nb, dim, A.shape[1]) if h0 is None else h0.to(u.dtype)
+    ys = []
+    for a_t, b_t, c_t in zip(dA.unbind(-1), dBu.unbind(-1), C.unbind(-1)):
+        h = a_t * h + b_t
+        ys.append((h * c_t).sum(-1))
+    return torch.stack(ys, dim=-1), h
+
+
+def selective_scan(
+    u: torch.Tensor,
+    delta: torch.Tensor,
+    A: torch.Tensor,
+    B: torch.Tensor,
+    C: torch.Tensor,
+    D: Optional[torch.Tensor] = None,
+    z: Optional[torch.Tensor] = None,
+    delta_bias: Optional[torch.Tensor] = None,
+    delta_softplus: bool = False,
+    return_last_state: bool = False,
+    initial_state: Optional[torch.Tensor] = None,
+) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
+    """Selective scan with the semantics of ``mamba_ssm``'s ``selective_scan_fn``.
+
+    Args:
+        u: Input, (batch, dim, L).
+        delta: Step sizes, (batch, dim, L).
+        A: State matrix, (dim, N), real.
+        B: Input matrix, (batch, N, L) or grouped (batch, G, N, L).
+        C: Output matrix, same layout as ``B``.
+        D: Optional skip weight, (dim,).
+        z: Optional gate, (batch, dim, L); the output is multiplied by ``silu(z)``.
+        delta_bias: Optional bias added to ``delta``, (dim,).
+        delta_softplus: Apply ``softplus`` to ``delta`` (after the bias).
+        return_last_state: Also return the final state, (batch, dim, N).
+        initial_state: Optional state before the first step, (batch, dim, N)
+            (an extension over mamba-ssm, used for streaming).
+
+    Returns:
+        ``out`` (batch, dim, L) in ``u``'s dtype, and ``last_state`` (float32 or
+        float64) if ``return_last_state``.
+    """
+    _check_shapes(u, delta, A, B, C, initial_state)
+    if u.is_cuda and initial_state is None and cuda_kernels.selective_scan_fn is not None:
+        return cuda_kernels.selective_scan_fn(
+            u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state
+        )
+    out_dtype = u.dtype
+    dtype = torch.float64 if u.dtype == torch.float64 else torch.float32
+    with torch.autocast(device_type=u.device.type, enabled=False):
+        u32, delta32 = u.to(dtype), delta.to(dtype)
+        if delta_bias is not None:
+            delta32 = delta32 + delta_bias.to(dtype)[:, None]
+        if delta_softplus:
+            delta32 = F.softplus(delta32)
+        if B.dim() == 3:
+            B, C = B.unsqueeze(1), C.unsqueeze(1)
+        scan = scan_cpu if u.device.type == "cpu" else scan_torch
+        y, last = scan(u32, delta32, A.to(dtype), B.to(dtype), C.to(dtype), initial_state)
+        if D is not None:
+            y = y + u32 * D.to(dtype)[:, None]
+        if z is not None:
+            y = y * F.silu(z.to(dtype))
+    out = y.to(out_dtype)
+    return (out, last) if return_last_state else out

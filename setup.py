@@ -1,0 +1,56 @@
+"""espnet-mamba: Mamba selective state-space models for ESPnet (ASR, enhancement, TTS)."""
+import os
+
+from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+PTH = "espnet_mamba.pth"
+
+
+class BuildPyWithPth(build_py):
+    """Also put ``espnet_mamba.pth`` at the top of site-packages: it imports
+    ``espnet_mamba`` at interpreter start, so unmodified ``espnet2.bin.*`` runs and
+    their spawned workers see the registered components."""
+
+    def run(self):
+        super().run()
+        self.copy_file(PTH, os.path.join(self.build_lib, PTH))
+
+    def get_outputs(self, include_bytecode=True):
+        return super().get_outputs(include_bytecode) + [os.path.join(self.build_lib, PTH)]
+
+setup(
+    name="espnet-mamba",
+    version="0.1.0",
+    description="Mamba encoders, decoders, separators and TTS models as an ESPnet plugin",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["espnet_mamba", "espnet_mamba.*"]),
+    install_requires=[
+        "espnet>=202511",
+        "torch",
+        "torchaudio",
+        "sentencepiece",
+        "numba",
+        "soundfile",
+        "tensorboard",  # ESPnet's trainer imports it (use_tensorboard defaults to true)
+    ],
+    extras_require={
+        "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],
+        "test": ["pytest", "matplotlib"],
+        "bench": ["matplotlib", "psutil"],
+    },
+    cmdclass={"build_py": BuildPyWithPth},
+    entry_points={
+        "console_scripts": [
+            "espnet-mamba-run=espnet_mamba.run:main",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Multimedia :: Sound/Audio :: Speech",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)

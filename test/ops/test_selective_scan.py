@@ -1,0 +1,139 @@
+import pytest
+import torch
+
+from espnet_mamba.ops import scan_torch, selective_scan
+from espnet_mamba.ops import cuda_kernels
+
+from reference import scan_reference
+
+
+def make_inputs(nb=2, dim=6, N=4, L=37, groups=None, dtype=torch.float32):
+    shape_bc = (nb, N, L) if groups is None else (nb, groups, N, L)
+    return dict(
+        u=torch.randn(nb, dim, L, dtype=dtype),
+        delta=torch.randn(nb, dim, L, dtype=dtype) * 0.5,
+        A=-torch.rand(dim, N, dtype=dtype) * 2 - 0.1,
+        B=torch.randn(shape_bc, dtype=dtype),
+        C=torch.randn(shape_bc, dtype=dtype),
+        D=torch.randn(dim, dtype=dtype),
+        z=torch.randn(nb, dim, L, dtype=dtype),
+        delta_bias=torch.randn(dim, dtype=dtype) * 0.1,
+    )
+
+
+def grads(fn, inputs, keys, h0=None):
+    leaves = {k: v.detach().clone().requires_grad_(True) for k, v in inputs.items()}
+    h0 = None if h0 is None else h0.detach().clone().requires_grad_(True)
+    y, last = fn(**leaves, delta_softplus=True, initial_state=h0)
+    gy = torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)
+    gl = torch.linspace(1, -1, last.numel(), dtype=last.dtype).view_as(last)
+    ((y * gy.to(y.dtype)).sum() + (last * gl.to(last.dtype)).sum()).backward()
+    out = {k: leaves[k].grad for k in keys}
+    if h0 is not None:
+        out["initial_state"] = h0.grad
+    return y, last, out
+
+
+def ours(**kw):
+    return selective_scan(**kw, return_last_state=True)
+
+
+KEYS = ["u", "delta", "A", "B", "C", "D", "z", "delta_bias"]
+
+
+@pytest.mark.parametrize("L", [1, 37, 130])
+@pytest.mark.parametrize("groups", [None, 2])
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-9), (torch.float32, 2e-4)])
+def test_matches_reference_outputs_and_gradients(L, groups, dtype, tol):
+    inputs = make_inputs(L=L, groups=groups, dtype=dtype)
+    h0 = torch.randn(2, 6, 4, dtype=dtype)
+    y, last, g = grads(ours, inputs, KEYS, h0)
+    y_ref, last_ref, g_ref = grads(scan_reference, inputs, KEYS, h0)
+    assert y.dtype == dtype and y.shape == (2, 6, L) and last.shape == (2, 6, 4)
+    torch.testing.assert_close(y.double(), y_ref, rtol=tol, atol=tol)
+    torch.testing.assert_close(last.double(), last_ref, rtol=tol, atol=tol)
+    for k in KEYS + ["initial_state"]:
+        assert g[k].shape == g_ref[k].shape, k
+        torch.testing.assert_close(g[k].double(), g_ref[k].double(), rtol=tol * 10,
+                                   atol=tol * 10, msg=k)
+
+
+def test_plain_scan_without_options():
+    inp = make_inputs(L=65)
+    y = selective_scan(inp["u"], inp["delta"].abs(), inp["A"], inp["B"], inp["C"])
+    y_ref, _ = scan_reference(inp["u"], inp["delta"].abs(), inp["A"], inp["B"], inp["C"])
+    torch.testing.assert_close(y.double(), y_ref, rtol=1e-4, atol=1e-4)
+
+
+def test_torch_scan_matches_reference():
+    inp = make_inputs(L=20, groups=3)
+    delta = torch.nn.functional.softplus(inp["delta"])
+    h0 = torch.randn(2, 6, 4)
+    y, last = scan_torch(inp["u"], delta, inp["A"], inp["B"], inp["C"], h0)
+    y_ref, last_ref = scan_reference(inp["u"], delta, inp["A"], inp["B"], inp["C"],
+                                     initial_state=h0)
+    torch.testing.assert_close(y.double(), y_ref, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(last.double(), last_ref, rtol=1e-4, atol=1e-4)
+
+
+def test_split_scan_equals_whole():
+    inp = make_inputs(L=150)
+    kw = dict(D=inp["D"], delta_bias=inp["delta_bias"], delta_softplus=True,
+              return_last_state=True)
+    whole, last = selective_scan(inp["u"], inp["delta"], inp["A"], inp["B"], inp["C"], **kw)
+    cut = 70
+    part = lambda sl, h0: selective_scan(  # noqa: E731
+        inp["u"][..., sl], inp["delta"][..., sl], inp["A"], inp["B"][..., sl],
+        inp["C"][..., sl], initial_state=h0, **kw)
+    y1, h1 = part(slice(0, cut), None)
+    y2, h2 = part(slice(cut, None), h1)
+    torch.testing.assert_close(torch.cat([y1, y2], -1), whole, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(h2, last, rtol=1e-5, atol=1e-5)
+
+
+def test_autocast_keeps_state_math_in_float32():
+    inp = make_inputs(L=30)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        u = inp["u"].bfloat16()
+        y, last = selective_scan(u, inp["delta"].bfloat16(), inp["A"], inp["B"].bfloat16(),
+                                 inp["C"].bfloat16(), return_last_state=True)
+    assert y.dtype == torch.bfloat16 and last.dtype == torch.float32
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (dict(u=torch.randn(2, 6)), "u and delta"),
+        (dict(A=torch.randn(5, 4)), "A must be"),
+        (dict(B=torch.randn(2, 3, 37)), "B must be"),
+        (dict(C=torch.randn(2, 4, 4, 37)), "C must be"),
+    ],
+)
+def test_bad_shapes_are_named(change, message):
+    inp = make_inputs()
+    inp.update(change)
+    with pytest.raises(ValueError, match=message):
+        selective_scan(inp["u"], inp["delta"], inp["A"], inp["B"], inp["C"])
+
+
+def test_cuda_dispatch_uses_official_kernel(monkeypatch):
+    """A CUDA tensor goes to mamba-ssm's kernel with its positional signature."""
+    calls = []
+
+    def fake_kernel(*args):
+        calls.append(args)
+        return "kernel-output"
+
+    class FakeCuda(torch.Tensor):
+        @property
+        def is_cuda(self):
+            return True
+
+    inp = make_inputs()
+    monkeypatch.setattr(cuda_kernels, "selective_scan_fn", fake_kernel)
+    u = inp["u"].as_subclass(FakeCuda)
+    out = selective_scan(u, inp["delta"], inp["A"], inp["B"], inp["C"], D=inp["D"],
+                         delta_softplus=True)
+    assert out == "kernel-output"
+    (args,) = calls
+    assert args[0] is u and args[5] is inp["D"] and args[8] is True and args[9] is False

@@ -1,0 +1,36 @@
+"""Tiny generated ASR data sets for tests (written into a temporary folder)."""
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+import soundfile as sf
+
+
+def write_tiny_asr_set(root: Path, n_utts: int = 4, sr: int = 16000) -> Dict[str, Path]:
+    """Write ``n_utts`` tone utterances with Kaldi-style wav.scp/text and shape files.
+
+    Returns the paths: wav_scp, text, speech_shape, text_shape, token_list.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    words = ["abc", "bca", "cab", "acb", "bac", "cba"]
+    wav_scp, text, speech_shape, text_shape = [], [], [], []
+    for i in range(n_utts):
+        utt = f"utt{i:03d}"
+        n = int(sr * (0.4 + 0.1 * i))
+        t = np.arange(n) / sr
+        audio = 0.3 * np.sin(2 * np.pi * (200 + 50 * i) * t) + 0.01 * rng.standard_normal(n)
+        path = root / f"{utt}.wav"
+        sf.write(path, audio.astype(np.float32), sr)
+        transcript = words[i % len(words)]
+        wav_scp.append(f"{utt} {path}")
+        text.append(f"{utt} {transcript}")
+        speech_shape.append(f"{utt} {n}")
+        text_shape.append(f"{utt} {len(transcript)}")
+    out = {}
+    for name, lines in (("wav_scp", wav_scp), ("text", text),
+                        ("speech_shape", speech_shape), ("text_shape", text_shape),
+                        ("token_list", ["<blank>", "<unk>", "a", "b", "c", "<sos/eos>"])):
+        out[name] = root / name
+        out[name].write_text("\n".join(lines) + "\n")
+    return out
