@@ -29,6 +29,12 @@ _COMPONENTS: Dict[str, Dict[str, str]] = {
         "mamba": "espnet_mamba.asr.encoder.mamba_encoder:MambaEncoder",
         "conmamba": "espnet_mamba.asr.encoder.conmamba_encoder:ConMambaEncoder",
     },
+    "asr_decoder": {
+        "mamba": "espnet_mamba.asr.decoder.mamba_decoder:MambaDecoder",
+        "cross_mamba": "espnet_mamba.asr.decoder.cross_mamba_decoder:CrossMambaDecoder",
+    },
+    "enh_separator": {"mamba": "espnet_mamba.enh.separator.mamba_separator:MambaSeparator"},
+    "tts": {"mamba_tts": "espnet_mamba.tts.mamba_tts:MambaTTS"},
 }
 
 # Which ClassChoices hold each kind: the task's own, and the copies other tasks make.
@@ -38,8 +44,7 @@ _HOLDERS: Dict[str, List[tuple]] = {
     "asr_decoder": [("espnet2.tasks.asr", "decoder_choices"),
                     ("espnet2.tasks.enh_s2t", "asr_decoder_choices")],
     "enh_separator": [("espnet2.tasks.enh", "separator_choices"),
-                      ("espnet2.tasks.enh_s2t", "enh_separator_choices"),
-                      ("espnet2.tasks.enh_tse", "separator_choices")],
+                      ("espnet2.tasks.enh_s2t", "enh_separator_choices")],
     "tts": [("espnet2.tasks.tts", "tts_choices")],
 }
 

@@ -1,0 +1,67 @@
+"""Beam-search scoring shared by the Mamba decoders: O(1) state per hypothesis.
+
+A hypothesis' state is one :class:`MambaState` per layer (conv inputs and SSM state of
+fixed size). ``batch_score`` feeds only the newest token, so a step costs the same at
+token 1 and token 200; nothing grows with the prefix.
+"""
+from typing import Any, List, Optional, Tuple
+
+import torch
+from espnet2.asr.decoder.abs_decoder import AbsDecoder
+
+from espnet_mamba.compat import BatchScorerInterface
+from espnet_mamba.modules.mamba import MambaState
+
+HypState = List[MambaState]  # one per layer, without batch dimension
+
+
+class MambaScorerDecoder(AbsDecoder, BatchScorerInterface):
+    """Needs ``embed``, ``decoders`` (layers with ``forward_chunk``), ``after_norm``,
+    ``output_layer``, and :meth:`_step_memory`/:meth:`batch_init_state`."""
+
+    def _step_memory(self, xs: torch.Tensor) -> Optional[torch.Tensor]:
+        """The memory each layer attends to while decoding (None: no source attention)."""
+        raise NotImplementedError
+
+    def _empty_state(self, x: torch.Tensor) -> HypState:
+        return [
+            MambaState(*(t[0] for t in layer.mamba.allocate_inference_cache(1)))
+            for layer in self.decoders
+        ]
+
+    def init_state(self, x: torch.Tensor) -> HypState:
+        return self.batch_init_state(x)
+
+    def batch_score(self, ys: torch.Tensor, states: List[Any], xs: torch.Tensor,
+                    return_hs: bool = False) -> Tuple[Any, List[HypState]]:
+        """Score the next token of every hypothesis from its newest token and state.
+
+        Args:
+            ys: Prefixes, (n_batch, ylen); only ``ys[:, -1]`` is read.
+            states: Per-hypothesis states (None: fresh from :meth:`batch_init_state`).
+            xs: Encoder output, (n_batch, T, encoder_output_size).
+            return_hs: Also return the hidden vector before the output layer.
+
+        Returns:
+            log-probabilities (n_batch, vocab) (or ``(logp, hs)``), and the new states.
+        """
+        states = [self.batch_init_state(xs[i]) if s is None else s
+                  for i, s in enumerate(states)]
+        memory = self._step_memory(xs)
+        x = self.embed(ys[:, -1:])
+        new_layers = []
+        for i, layer in enumerate(self.decoders):
+            state = MambaState(torch.stack([s[i].conv for s in states]),
+                               torch.stack([s[i].ssm for s in states]))
+            x, state = layer.forward_chunk(x, state, memory)
+            new_layers.append(state)
+        hs = self.after_norm(x[:, -1])
+        logp = torch.log_softmax(self.output_layer(hs), dim=-1)
+        new_states = [[MambaState(s.conv[b], s.ssm[b]) for s in new_layers]
+                      for b in range(ys.shape[0])]
+        return ((logp, hs) if return_hs else logp), new_states
+
+    def score(self, ys: torch.Tensor, state: Any, x: torch.Tensor) -> Tuple[torch.Tensor, Any]:
+        """Single-hypothesis version of :meth:`batch_score` (ys: (ylen,), x: (T, D))."""
+        logp, states = self.batch_score(ys.unsqueeze(0), [state], x.unsqueeze(0))
+        return logp.squeeze(0), states[0]

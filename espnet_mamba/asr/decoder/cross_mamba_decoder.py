@@ -1,0 +1,102 @@
+"""Decoder ``cross_mamba``: Speech Slytherin's CrossMamba (memory as a causal prefix)."""
+from typing import Optional, Tuple
+
+import torch
+
+from espnet_mamba.asr.decoder.base import HypState, MambaScorerDecoder
+from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
+from espnet_mamba.modules.mamba import MambaState, length_mask
+
+
+def pack_prefix(memory: torch.Tensor, mlens: torch.Tensor, tokens: torch.Tensor
+                ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per utterance ``[memory[:mlen] ; tokens ; padding]``.
+
+    Returns the packed sequence (batch, S + L, D) and the index of each token position
+    in it, (batch, L), so the tokens follow each utterance's real frames directly.
+    """
+    batch, S, _ = memory.shape
+    L = tokens.shape[1]
+    j = torch.arange(S + L, device=memory.device)[None, :]
+    mlens = mlens.to(memory.device)[:, None]
+    # Where packed position j reads from in cat([memory, tokens]).
+    source = torch.where(j < mlens, j, (S + j - mlens).clamp(max=S + L - 1))
+    both = torch.cat([memory, tokens], dim=1)
+    packed = both.gather(1, source.unsqueeze(-1).expand(-1, -1, both.shape[-1]))
+    packed = packed * length_mask(mlens[:, 0] + L, S + L).unsqueeze(-1).to(packed.dtype)
+    token_pos = mlens + torch.arange(L, device=memory.device)[None, :]
+    return packed, token_pos
+
+
+class CrossMambaDecoder(MambaScorerDecoder):
+    """A causal Mamba over ``[encoder memory ; target embeddings]``.
+
+    The target positions are kept as the output. Each utterance's memory is its real
+    frames only (targets follow the last real frame). In beam search the memory is
+    scanned once per utterance (:meth:`batch_init_state`) and its end states are
+    reused: decoding costs O(S + T), not O(T (S + T)).
+
+    Args:
+        vocab_size: Output vocabulary size.
+        encoder_output_size: Encoder output size.
+        output_size: Decoder model size (``None``: ``encoder_output_size``; otherwise
+            the memory is projected).
+        linear_units: FFN hidden size.
+        num_blocks: Number of layers.
+        dropout_rate: Dropout rate.
+        d_state: SSM state size.
+        d_conv: Width of Mamba's causal convolution.
+        expand: Mamba's inner size factor.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        encoder_output_size: int,
+        output_size: Optional[int] = None,
+        linear_units: int = 2048,
+        num_blocks: int = 6,
+        dropout_rate: float = 0.1,
+        d_state: int = 16,
+        d_conv: int = 4,
+        expand: int = 2,
+    ):
+        super().__init__()
+        size = output_size or encoder_output_size
+        self.memory_proj = (torch.nn.Linear(encoder_output_size, size)
+                            if size != encoder_output_size else torch.nn.Identity())
+        self.embed = torch.nn.Sequential(torch.nn.Embedding(vocab_size, size),
+                                         torch.nn.Dropout(dropout_rate))
+        self.decoders = torch.nn.ModuleList(
+            MambaDecoderLayer(size, linear_units, 0, dropout_rate, d_state=d_state,
+                              d_conv=d_conv, expand=expand, layer_idx=i)
+            for i in range(num_blocks)
+        )
+        self.after_norm = torch.nn.LayerNorm(size)
+        self.output_layer = torch.nn.Linear(size, vocab_size)
+
+    def forward(
+        self,
+        hs_pad: torch.Tensor,
+        hlens: torch.Tensor,
+        ys_in_pad: torch.Tensor,
+        ys_in_lens: torch.Tensor,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Teacher-forced forward; arguments and returns as :class:`MambaDecoder`."""
+        x, token_pos = pack_prefix(self.memory_proj(hs_pad), hlens, self.embed(ys_in_pad))
+        for layer in self.decoders:
+            x = layer(x)
+        x = x.gather(1, token_pos.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+        return self.output_layer(self.after_norm(x)), ys_in_lens
+
+    def _step_memory(self, xs: torch.Tensor) -> Optional[torch.Tensor]:
+        return None
+
+    def batch_init_state(self, x: torch.Tensor) -> HypState:
+        """Scan one utterance's memory (x: (T, D)) through every layer once."""
+        h = self.memory_proj(x).unsqueeze(0)
+        states = []
+        for layer in self.decoders:
+            h, state = layer.forward_chunk(h, None)
+            states.append(MambaState(state.conv[0], state.ssm[0]))
+        return states

@@ -1,0 +1,1 @@
+"""ESPnet speech enhancement/separation components: separator ``mamba``."""
