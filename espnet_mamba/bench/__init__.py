@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m espnet_mamba.bench {scan,block} ...`` (see ``--help``)."""

@@ -1,0 +1,105 @@
+"""Cases for ``python -m espnet_mamba.bench scan`` and ``... block``.
+
+Every factory takes ``device`` and sizes and returns ``(forward, backward)``.
+"""
+from typing import Callable, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+
+Fns = Tuple[Callable[[], torch.Tensor], Optional[Callable[[torch.Tensor], None]]]
+
+
+def _scan_inputs(device: str, batch: int, dim: int, state: int, length: int):
+    g = torch.Generator().manual_seed(0)
+
+    def leaf(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g) * scale).to(device).requires_grad_(True)
+
+    return dict(u=leaf(batch, dim, length), delta=leaf(batch, dim, length, scale=0.5),
+                A=(-torch.rand(dim, state, generator=g) - 0.1).to(device).requires_grad_(True),
+                B=leaf(batch, state, length), C=leaf(batch, state, length), D=leaf(dim),
+                z=leaf(batch, dim, length))
+
+
+def _backward(out: torch.Tensor) -> None:
+    out.backward(torch.ones_like(out))
+
+
+def scan_project(device: str, batch: int, dim: int, state: int, length: int) -> Fns:
+    """espnet_mamba.ops.selective_scan (mamba-ssm's kernel on CUDA, fused numba on CPU)."""
+    from espnet_mamba.ops import selective_scan
+
+    x = _scan_inputs(device, batch, dim, state, length)
+    return (lambda: selective_scan(**x, delta_softplus=True)), _backward
+
+
+def _loop_scan(x, step_inputs) -> torch.Tensor:
+    delta = F.softplus(x["delta"])
+    dA = torch.exp(torch.einsum("bdl,dn->bdln", delta, x["A"]))
+    dBu = torch.einsum("bdl,bnl,bdl->bdln", delta, x["B"], x["u"])
+    h = x["u"].new_zeros(x["u"].shape[0], x["u"].shape[1], x["A"].shape[1])
+    ys = []
+    for a_t, b_t, c_t in step_inputs(dA, dBu, x["C"]):
+        h = a_t * h + b_t
+        ys.append(torch.einsum("bdn,bn->bd", h, c_t))
+    y = torch.stack(ys, dim=2) + x["u"] * x["D"][:, None]
+    return y * F.silu(x["z"])
+
+
+def scan_sequential(device: str, batch: int, dim: int, state: int, length: int,
+                    unbind: bool = False) -> Fns:
+    """The sequential reference scan (a Python loop over time, as mamba-ssm's
+    ``selective_scan_ref``): per-step indexing, or ``unbind`` (cheaper backward)."""
+    x = _scan_inputs(device, batch, dim, state, length)
+
+    def indexed(dA, dBu, C):
+        return ((dA[:, :, t], dBu[:, :, t], C[:, :, t]) for t in range(dA.shape[2]))
+
+    def unbound(dA, dBu, C):
+        return zip(dA.unbind(2), dBu.unbind(2), C.unbind(2))
+
+    return (lambda: _loop_scan(x, unbound if unbind else indexed)), _backward
+
+
+def scan_pscan(device: str, batch: int, dim: int, state: int, length: int) -> Fns:
+    """mamba.py's parallel scan (``mambapy.pscan``, Hugging Face's fallback)."""
+    from mambapy.pscan import pscan  # optional: pip install espnet-mamba[bench]
+
+    x = _scan_inputs(device, batch, dim, state, length)
+
+    def forward():
+        delta = F.softplus(x["delta"]).transpose(1, 2)  # (b, l, d)
+        dA = torch.exp(delta.unsqueeze(-1) * x["A"])
+        dBu = (delta * x["u"].transpose(1, 2)).unsqueeze(-1) * x["B"].transpose(1, 2).unsqueeze(2)
+        hs = pscan(dA, dBu)  # (b, l, d, n)
+        y = (hs @ x["C"].transpose(1, 2).unsqueeze(-1)).squeeze(-1).transpose(1, 2)
+        return (y + x["u"] * x["D"][:, None]) * F.silu(x["z"])
+
+    return forward, _backward
+
+
+def attention(device: str, batch: int, dim: int, length: int, heads: int = 4, **_) -> Fns:
+    """One ``torch.nn.MultiheadAttention(dim, heads)`` self-attention."""
+    mha = torch.nn.MultiheadAttention(dim, heads, batch_first=True).to(device)
+    x = torch.randn(batch, length, dim, device=device, requires_grad=True)
+    return (lambda: mha(x, x, x, need_weights=False)[0]), _backward
+
+
+def mamba_block(device: str, batch: int, dim: int, length: int, state: int = 16,
+                bidirectional: bool = False, **_) -> Fns:
+    """One Mamba block (d_model ``dim``, expand 2), or the bidirectional inner block."""
+    from espnet_mamba.modules import BiMambaInner, Mamba
+
+    block = (BiMambaInner if bidirectional else Mamba)(dim, d_state=state).to(device)
+    x = torch.randn(batch, length, dim, device=device, requires_grad=True)
+    return (lambda: block(x)), _backward
+
+
+def transformer_layer(device: str, batch: int, dim: int, length: int, heads: int = 4,
+                      **_) -> Fns:
+    """One pre-norm ``torch.nn.TransformerEncoderLayer`` (FFN 4 x dim)."""
+    layer = torch.nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0,
+                                             batch_first=True, norm_first=True).to(device)
+    x = torch.randn(batch, length, dim, device=device, requires_grad=True)
+    return (lambda: layer(x)), _backward
