@@ -40,7 +40,7 @@ setup(
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],
         "test": ["pytest", "matplotlib"],
-        "bench": ["matplotlib", "psutil"],
+        "bench": ["matplotlib", "mambapy"],
     },
     cmdclass={"build_py": BuildPyWithPth},
     entry_points={
