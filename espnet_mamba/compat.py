@@ -23,6 +23,7 @@ _ffn = legacy_nets("pytorch_backend.transformer.positionwise_feed_forward")
 _attention = legacy_nets("pytorch_backend.transformer.attention")
 _nets_utils = legacy_nets("pytorch_backend.nets_utils")
 _scorer = legacy_nets("scorer_interface")
+_tts_transformer = legacy_nets("pytorch_backend.e2e_tts_transformer")
 
 Conv2dSubsampling = _subsampling.Conv2dSubsampling
 Conv2dSubsampling2 = _subsampling.Conv2dSubsampling2
@@ -33,9 +34,10 @@ PositionwiseFeedForward = _ffn.PositionwiseFeedForward
 MultiHeadedAttention = _attention.MultiHeadedAttention
 make_pad_mask = _nets_utils.make_pad_mask
 BatchScorerInterface = _scorer.BatchScorerInterface
+TransformerLoss = _tts_transformer.TransformerLoss
 
 __all__ = [
     "BatchScorerInterface", "Conv2dSubsampling", "Conv2dSubsampling2", "Conv2dSubsampling6",
     "Conv2dSubsampling8", "MultiHeadedAttention", "PositionwiseFeedForward",
-    "TooShortUttError", "legacy_nets", "make_pad_mask",
+    "TooShortUttError", "TransformerLoss", "legacy_nets", "make_pad_mask",
 ]

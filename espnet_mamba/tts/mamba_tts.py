@@ -19,10 +19,10 @@ from typing import Dict, List, Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from espnet.nets.pytorch_backend.e2e_tts_transformer import TransformerLoss
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.abs_tts import AbsTTS
 
+from espnet_mamba.compat import TransformerLoss
 from espnet_mamba.modules.layers import MambaLayer, make_norm, mask_frames
 from espnet_mamba.modules.mamba import MambaState, length_mask
 

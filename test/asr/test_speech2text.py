@@ -50,7 +50,9 @@ def test_speech2text_beam_search(encoder, decoder, with_lm, tmp_path):
     s2t = Speech2Text(asr_train_config=str(asr_config), asr_model_file=str(asr_file),
                       beam_size=3, ctc_weight=0.3, maxlenratio=0.3, nbest=2, device="cpu",
                       **lm)
-    from espnet.nets.batch_beam_search import BatchBeamSearch
+    from espnet_mamba.compat import legacy_nets
+
+    BatchBeamSearch = legacy_nets("batch_beam_search").BatchBeamSearch
 
     assert isinstance(s2t.beam_search, BatchBeamSearch)  # the cached batch path
     assert ("lm" in s2t.beam_search.full_scorers) == with_lm
