@@ -25,6 +25,7 @@ from espnet2.tts.abs_tts import AbsTTS
 from espnet_mamba.compat import TransformerLoss
 from espnet_mamba.modules.layers import MambaLayer, make_norm, mask_frames
 from espnet_mamba.modules.mamba import MambaState, length_mask
+from espnet_mamba.modules.packing import pack_prefix
 
 LOSS_TYPES = ("L1", "L2", "L1+L2")
 
@@ -269,28 +270,6 @@ class MambaTTS(AbsTTS):
             return before
         return before + self.postnet(before, olens)
 
-    @staticmethod
-    def _pack(
-        text_emb: torch.Tensor, ilens: torch.Tensor, mel_emb: torch.Tensor,
-        mlens: torch.Tensor,
-    ) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Pack each utterance's real text then its real mel inputs, padding at the end.
-
-        Args:
-            text_emb: (batch, Lmax, adim); ilens: (batch,) real text lengths.
-            mel_emb: (batch, Mmax, adim); mlens: (batch,) real mel input lengths.
-
-        Returns:
-            (batch, Smax, adim) with utterance b at ``[0, ilens[b] + mlens[b])``, and
-            those lengths.
-        """
-        lengths = ilens + mlens
-        s = torch.arange(int(lengths.max()), device=text_emb.device)[None, :]
-        index = torch.where(s < ilens[:, None], s, text_emb.shape[1] + s - ilens[:, None])
-        both = torch.cat([text_emb, mel_emb], dim=1)
-        index = index.clamp(max=both.shape[1] - 1)
-        return both.gather(1, index.unsqueeze(-1).expand(-1, -1, both.shape[2])), lengths
-
     def _forward(
         self,
         text: torch.Tensor,
@@ -317,7 +296,8 @@ class MambaTTS(AbsTTS):
         groups = self._groups(feats[:, : int(ngroups.max()) * r])  # (batch, Nmax, r*odim)
         text_emb = self.embed(self._with_eos(text, text_lengths))
         mel_emb = self.prenet(groups[:, :-1])  # the last group is never an input
-        x, lengths = self._pack(text_emb, text_lengths + 1, mel_emb, ngroups - 1)
+        x, _ = pack_prefix(text_emb, text_lengths + 1, mel_emb)
+        lengths = text_lengths + ngroups
         cond = self._condition(text.shape[0], spembs, sids, lids)
         if cond is not None:
             x = x + cond

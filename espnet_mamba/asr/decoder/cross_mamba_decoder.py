@@ -5,27 +5,8 @@ import torch
 
 from espnet_mamba.asr.decoder.base import HypState, MambaScorerDecoder
 from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
-from espnet_mamba.modules.mamba import MambaState, length_mask
-
-
-def pack_prefix(memory: torch.Tensor, mlens: torch.Tensor, tokens: torch.Tensor
-                ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Per utterance ``[memory[:mlen] ; tokens ; padding]``.
-
-    Returns the packed sequence (batch, S + L, D) and the index of each token position
-    in it, (batch, L), so the tokens follow each utterance's real frames directly.
-    """
-    batch, S, _ = memory.shape
-    L = tokens.shape[1]
-    j = torch.arange(S + L, device=memory.device)[None, :]
-    mlens = mlens.to(memory.device)[:, None]
-    # Where packed position j reads from in cat([memory, tokens]).
-    source = torch.where(j < mlens, j, (S + j - mlens).clamp(max=S + L - 1))
-    both = torch.cat([memory, tokens], dim=1)
-    packed = both.gather(1, source.unsqueeze(-1).expand(-1, -1, both.shape[-1]))
-    packed = packed * length_mask(mlens[:, 0] + L, S + L).unsqueeze(-1).to(packed.dtype)
-    token_pos = mlens + torch.arange(L, device=memory.device)[None, :]
-    return packed, token_pos
+from espnet_mamba.modules.mamba import MambaState
+from espnet_mamba.modules.packing import pack_prefix
 
 
 class CrossMambaDecoder(MambaScorerDecoder):
