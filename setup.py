@@ -35,7 +35,10 @@ setup(
         "sentencepiece",
         "numba",
         "soundfile",
-        "tensorboard",  # ESPnet's trainer imports it (use_tensorboard defaults to true)
+        # ESPnet >= 202609 moved these into its extras; the tasks we plug into need them:
+        "tensorboard",  # the trainer (use_tensorboard defaults to true)
+        "editdistance",  # ASR training statistics (CER/WER)
+        "fast-bss-eval",  # enhancement losses
     ],
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],

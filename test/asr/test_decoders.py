@@ -48,11 +48,11 @@ def test_score_reads_only_the_newest_token_and_state_is_fixed_size(kind):
     dec = make(kind)
     memory = torch.randn(13, ENC)
     state = dec.init_state(memory)
-    shapes = [(tuple(s.conv.shape), tuple(s.ssm.shape)) for s in state]
+    shapes = [(tuple(conv.shape), tuple(ssm.shape)) for conv, ssm in state]
     ys = torch.randint(0, VOCAB, (30,))
     for k in range(30):
         logp, new_state = dec.score(ys[: k + 1], state, memory)
-        assert [(tuple(s.conv.shape), tuple(s.ssm.shape)) for s in new_state] == shapes
+        assert [(tuple(conv.shape), tuple(ssm.shape)) for conv, ssm in new_state] == shapes
         # The earlier tokens are not re-read: changing them changes nothing.
         garbage = ys[: k + 1].clone()
         garbage[:-1] = (garbage[:-1] + 1) % VOCAB

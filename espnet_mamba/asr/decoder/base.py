@@ -1,7 +1,8 @@
 """Beam-search scoring shared by the Mamba decoders: O(1) state per hypothesis.
 
-A hypothesis' state is one :class:`MambaState` per layer (conv inputs and SSM state of
-fixed size). ``batch_score`` feeds only the newest token, so a step costs the same at
+A hypothesis' state is one ``(conv, ssm)`` pair per layer (a :class:`MambaState`'s
+fields without the batch dimension, as a plain tuple: ESPnet >= 202609 rebuilds tuples
+in beam-search states with ``type(t)(iterable)``). ``batch_score`` feeds only the newest token, so a step costs the same at
 token 1 and token 200; nothing grows with the prefix.
 """
 from typing import Any, List, Optional, Tuple
@@ -12,7 +13,7 @@ from espnet2.asr.decoder.abs_decoder import AbsDecoder
 from espnet_mamba.compat import BatchScorerInterface
 from espnet_mamba.modules.mamba import MambaState
 
-HypState = List[MambaState]  # one per layer, without batch dimension
+HypState = List[Tuple[torch.Tensor, torch.Tensor]]  # per layer: (conv, ssm), unbatched
 
 
 class MambaScorerDecoder(AbsDecoder, BatchScorerInterface):
@@ -24,10 +25,8 @@ class MambaScorerDecoder(AbsDecoder, BatchScorerInterface):
         raise NotImplementedError
 
     def _empty_state(self, x: torch.Tensor) -> HypState:
-        return [
-            MambaState(*(t[0] for t in layer.mamba.allocate_inference_cache(1)))
-            for layer in self.decoders
-        ]
+        return [tuple(t[0] for t in layer.mamba.allocate_inference_cache(1))
+                for layer in self.decoders]
 
     def init_state(self, x: torch.Tensor) -> HypState:
         return self.batch_init_state(x)
@@ -51,13 +50,13 @@ class MambaScorerDecoder(AbsDecoder, BatchScorerInterface):
         x = self.embed(ys[:, -1:])
         new_layers = []
         for i, layer in enumerate(self.decoders):
-            state = MambaState(torch.stack([s[i].conv for s in states]),
-                               torch.stack([s[i].ssm for s in states]))
+            state = MambaState(torch.stack([s[i][0] for s in states]),
+                               torch.stack([s[i][1] for s in states]))
             x, state = layer.forward_chunk(x, state, memory)
             new_layers.append(state)
         hs = self.after_norm(x[:, -1])
         logp = torch.log_softmax(self.output_layer(hs), dim=-1)
-        new_states = [[MambaState(s.conv[b], s.ssm[b]) for s in new_layers]
+        new_states = [[(s.conv[b], s.ssm[b]) for s in new_layers]
                       for b in range(ys.shape[0])]
         return ((logp, hs) if return_hs else logp), new_states
 

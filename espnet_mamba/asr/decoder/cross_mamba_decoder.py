@@ -5,7 +5,6 @@ import torch
 
 from espnet_mamba.asr.decoder.base import HypState, MambaScorerDecoder
 from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
-from espnet_mamba.modules.mamba import MambaState
 from espnet_mamba.modules.packing import pack_prefix
 
 
@@ -79,5 +78,5 @@ class CrossMambaDecoder(MambaScorerDecoder):
         states = []
         for layer in self.decoders:
             h, state = layer.forward_chunk(h, None)
-            states.append(MambaState(state.conv[0], state.ssm[0]))
+            states.append((state.conv[0], state.ssm[0]))
         return states
