@@ -10,6 +10,7 @@ from typing import Any, List, Optional, Tuple
 import torch
 from espnet2.asr.decoder.abs_decoder import AbsDecoder
 
+from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
 from espnet_mamba.compat import BatchScorerInterface
 from espnet_mamba.modules.mamba import MambaState
 
@@ -17,8 +18,17 @@ HypState = List[Tuple[torch.Tensor, torch.Tensor]]  # per layer: (conv, ssm), un
 
 
 class MambaScorerDecoder(AbsDecoder, BatchScorerInterface):
-    """Needs ``embed``, ``decoders`` (layers with ``forward_chunk``), ``after_norm``,
-    ``output_layer``, and :meth:`_step_memory`/:meth:`batch_init_state`."""
+    """Token embedding, ``decoders`` (layers with ``forward_chunk``), final norm and
+    output layer; subclasses add :meth:`_step_memory` and :meth:`batch_init_state`."""
+
+    def __init__(self, vocab_size: int, size: int, dropout_rate: float,
+                 layers: List[MambaDecoderLayer]):
+        super().__init__()
+        self.embed = torch.nn.Sequential(torch.nn.Embedding(vocab_size, size),
+                                         torch.nn.Dropout(dropout_rate))
+        self.decoders = torch.nn.ModuleList(layers)
+        self.after_norm = torch.nn.LayerNorm(size)
+        self.output_layer = torch.nn.Linear(size, vocab_size)
 
     def _step_memory(self, xs: torch.Tensor) -> Optional[torch.Tensor]:
         """The memory each layer attends to while decoding (None: no source attention)."""

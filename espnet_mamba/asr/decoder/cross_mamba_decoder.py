@@ -41,19 +41,14 @@ class CrossMambaDecoder(MambaScorerDecoder):
         d_conv: int = 4,
         expand: int = 2,
     ):
-        super().__init__()
         size = output_size or encoder_output_size
-        self.memory_proj = (torch.nn.Linear(encoder_output_size, size)
-                            if size != encoder_output_size else torch.nn.Identity())
-        self.embed = torch.nn.Sequential(torch.nn.Embedding(vocab_size, size),
-                                         torch.nn.Dropout(dropout_rate))
-        self.decoders = torch.nn.ModuleList(
+        super().__init__(vocab_size, size, dropout_rate, [
             MambaDecoderLayer(size, linear_units, 0, dropout_rate, d_state=d_state,
                               d_conv=d_conv, expand=expand, layer_idx=i)
             for i in range(num_blocks)
-        )
-        self.after_norm = torch.nn.LayerNorm(size)
-        self.output_layer = torch.nn.Linear(size, vocab_size)
+        ])
+        self.memory_proj = (torch.nn.Linear(encoder_output_size, size)
+                            if size != encoder_output_size else torch.nn.Identity())
 
     def forward(
         self,

@@ -41,20 +41,15 @@ class MambaDecoder(MambaScorerDecoder):
         d_conv: int = 4,
         expand: int = 2,
     ):
-        super().__init__()
         if attention_heads < 1:
             raise ValueError(f"attention_heads must be >= 1; got {attention_heads}")
         size = encoder_output_size
-        self.embed = torch.nn.Sequential(torch.nn.Embedding(vocab_size, size),
-                                         torch.nn.Dropout(dropout_rate))
-        self.decoders = torch.nn.ModuleList(
+        super().__init__(vocab_size, size, dropout_rate, [
             MambaDecoderLayer(size, linear_units, attention_heads, dropout_rate,
                               src_attention_dropout_rate, d_state=d_state, d_conv=d_conv,
                               expand=expand, layer_idx=i)
             for i in range(num_blocks)
-        )
-        self.after_norm = torch.nn.LayerNorm(size)
-        self.output_layer = torch.nn.Linear(size, vocab_size)
+        ])
 
     def forward(
         self,

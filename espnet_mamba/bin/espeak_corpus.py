@@ -1,0 +1,173 @@
+"""Generate a synthetic speech corpus with espeak-ng, as Kaldi-style data dirs.
+
+    python -m espnet_mamba.bin.espeak_corpus --out data --wavdir wav \
+        --num_train 2400 --num_dev 200 --num_test 300 --seed 0
+
+Sentences come from a small grammar (about 200 words, many thousand distinct
+sentences); dev and test sentences never occur in train. Training utterances are spoken
+by several espeak-ng voices at random speeds and pitches; dev uses the training voices,
+test half the training voices and half voices held out from training. Needs the
+``espeak-ng`` program (Debian/Ubuntu: ``apt-get install espeak-ng``).
+"""
+import argparse
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from math import gcd
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+TRAIN_VOICES = ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb-scotland+f1", "en-029+m2",
+                "en-us-nyc+f4", "en-gb-x-rp+m4", "en+f3"]
+HELD_OUT_VOICES = ["en-gb-x-gbclan+f5", "en-gb-x-gbcwmd+m6"]
+
+WORDS = {
+    "name": "ANNA BEN CARLA DAVID EMMA FRANK GRACE HENRY IRIS JACK KATE LEO MARIA NOAH "
+            "OLIVIA PAUL",
+    "adj": "RED GREEN BLUE YELLOW SMALL LARGE OLD NEW QUIET LOUD HAPPY TIRED BRIGHT DARK "
+           "WARM COLD HEAVY LIGHT SOFT QUICK",
+    "noun": "DOG CAT BIRD HORSE BOOK TABLE CHAIR WINDOW DOOR LAMP PHONE CUP BOTTLE CAR BOAT "
+            "TRAIN APPLE ORANGE LETTER PICTURE CLOCK KEY BAG COAT",
+    "nouns": "DOGS CATS BIRDS HORSES BOOKS TABLES CHAIRS WINDOWS DOORS LAMPS PHONES CUPS "
+             "BOTTLES CARS BOATS TRAINS APPLES ORANGES LETTERS PICTURES CLOCKS KEYS BAGS COATS",
+    "verb": "SEES FINDS MOVES OPENS CLOSES CARRIES WANTS BUYS SELLS PAINTS CLEANS HOLDS",
+    "past": "SAW FOUND MOVED OPENED CLOSED CARRIED WANTED BOUGHT SOLD PAINTED CLEANED HELD",
+    "place": "KITCHEN GARDEN OFFICE STATION MARKET LIBRARY SCHOOL HOUSE PARK STREET "
+             "HOSPITAL BRIDGE",
+    "prep": "IN NEAR BEHIND UNDER BESIDE",
+    "num": "TWO THREE FOUR FIVE SIX SEVEN EIGHT NINE TEN ELEVEN TWELVE TWENTY",
+    "day": "MONDAY TUESDAY WEDNESDAY THURSDAY FRIDAY SATURDAY SUNDAY",
+    "time": "MORNING AFTERNOON EVENING NIGHT",
+}
+TEMPLATES = [
+    "THE {adj} {noun} IS {prep} THE {place}",
+    "{name} {past} THE {adj} {noun} ON {day}",
+    "{name} {verb} {num} {adj} {nouns}",
+    "PLEASE PUT THE {noun} {prep} THE {adj} {noun}",
+    "WHERE IS THE {adj} {noun} THAT {name} {past}",
+    "ON {day} {time} {name} WENT TO THE {place}",
+    "{num} {nouns} AND {num} {nouns} ARE {prep} THE {place}",
+    "DID {name} SEE THE {noun} {prep} THE {place}",
+    "THE {place} OPENS AT {num} IN THE {time}",
+    "{name} AND {name} {past} A {adj} {noun} {prep} THE {place}",
+]
+
+
+def sentences(count: int, rng: random.Random, exclude: set) -> List[str]:
+    """``count`` distinct grammar sentences not in ``exclude``."""
+    vocab = {k: v.split() for k, v in WORDS.items()}
+    out: Dict[str, None] = {}
+    for _ in range(count * 200):
+        if len(out) == count:
+            break
+        template = rng.choice(TEMPLATES)
+        text = template.format_map(_Sampler(vocab, rng))
+        if text not in exclude:
+            out[text] = None
+    if len(out) < count:
+        raise ValueError(f"the grammar gave only {len(out)} new sentences of {count}")
+    return list(out)
+
+
+class _Sampler(dict):
+    """format_map mapping that draws a new word for every placeholder."""
+
+    def __init__(self, vocab: Dict[str, List[str]], rng: random.Random):
+        super().__init__()
+        self.vocab, self.rng = vocab, rng
+
+    def __missing__(self, key: str) -> str:
+        return self.rng.choice(self.vocab[key])
+
+
+def speak(text: str, voice: str, speed: int, pitch: int, path: Path, fs: int) -> float:
+    """Synthesize ``text`` with espeak-ng and write ``fs`` Hz 16-bit mono; returns seconds."""
+    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
+        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch),
+                        "-w", tmp.name, text.lower()], check=True, capture_output=True)
+        audio, sr = sf.read(tmp.name, dtype="float32")
+    if sr != fs:
+        g = gcd(fs, sr)
+        audio = resample_poly(audio, fs // g, sr // g).astype(np.float32)
+    sf.write(path, np.clip(audio, -1, 1), fs, subtype="PCM_16")
+    return len(audio) / fs
+
+
+def write_set(name: str, items: Sequence[Tuple[str, str, str, int, int]], out: Path,
+              wavdir: Path, fs: int, jobs: int) -> float:
+    """Synthesize ``items`` (utt, text, voice, speed, pitch) into ``out/name``; returns hours.
+
+    The data dir is written to ``name.tmp`` and renamed when complete.
+    """
+    final, tmp = out / name, out / f"{name}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (wavdir / name).mkdir(parents=True, exist_ok=True)
+    paths = [(wavdir / name / f"{utt}.wav").resolve() for utt, *_ in items]
+    with ThreadPoolExecutor(jobs) as pool:
+        seconds = list(pool.map(lambda a: speak(a[0][1], a[0][2], a[0][3], a[0][4], a[1], fs),
+                                zip(items, paths)))
+    rows = sorted(zip(items, paths))
+    (tmp / "wav.scp").write_text("".join(f"{i[0]} {p}\n" for i, p in rows))
+    (tmp / "text").write_text("".join(f"{i[0]} {i[1]}\n" for i, _ in rows))
+    (tmp / "utt2spk").write_text("".join(f"{i[0]} {i[0].split('_')[0]}\n" for i, _ in rows))
+    spk2utt: Dict[str, List[str]] = {}
+    for (utt, *_), _ in rows:
+        spk2utt.setdefault(utt.split("_")[0], []).append(utt)
+    (tmp / "spk2utt").write_text("".join(f"{s} {' '.join(u)}\n" for s, u in sorted(spk2utt.items())))
+    shutil.rmtree(final, ignore_errors=True)
+    tmp.rename(final)
+    return sum(seconds) / 3600
+
+
+def plan(texts: List[str], voices: List[str], prefix: str, rng: random.Random):
+    items = []
+    for i, text in enumerate(texts):
+        voice = voices[i % len(voices)]
+        speaker = voice.replace("+", "-")
+        items.append((f"{speaker}_{prefix}{i:05d}", text, voice, rng.randint(130, 190),
+                      rng.randint(30, 70)))
+    return items
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="where data/<set> dirs go")
+    parser.add_argument("--wavdir", type=Path, required=True, help="where the audio goes")
+    parser.add_argument("--num_train", type=int, default=2400)
+    parser.add_argument("--num_dev", type=int, default=200)
+    parser.add_argument("--num_test", type=int, default=300)
+    parser.add_argument("--fs", type=int, default=16000)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="a different seed gives a separately generated corpus")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    if shutil.which("espeak-ng") is None:
+        sys.exit("espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng)")
+    rng = random.Random(args.seed)
+    train = sentences(args.num_train, rng, set())
+    dev = sentences(args.num_dev, rng, set(train))
+    test = sentences(args.num_test, rng, set(train) | set(dev))
+    half = len(test) // 2
+    sets = {
+        "train": plan(train, TRAIN_VOICES, "tr", rng),
+        "dev": plan(dev, TRAIN_VOICES, "dv", rng),
+        "test": plan(test[:half], TRAIN_VOICES, "ts", rng)
+        + plan(test[half:], HELD_OUT_VOICES, "th", rng),
+    }
+    for name, items in sets.items():
+        hours = write_set(name, items, args.out, args.wavdir, args.fs, args.jobs)
+        print(f"{name}: {len(items)} utterances, {hours:.2f} h, "
+              f"{len({i[2] for i in items})} voices", flush=True)
+
+
+if __name__ == "__main__":
+    main()
