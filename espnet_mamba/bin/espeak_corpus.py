@@ -148,6 +148,11 @@ def main(argv=None) -> None:
     parser.add_argument("--fs", type=int, default=16000)
     parser.add_argument("--seed", type=int, default=0,
                         help="a different seed gives a separately generated corpus")
+    parser.add_argument("--test_seed", type=int, default=None,
+                        help="write only a separately generated test set, with sentences "
+                             "and speeds from this seed (still unseen in --seed's train/dev)")
+    parser.add_argument("--test_name", default="test",
+                        help="data dir name of the test set")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     if shutil.which("espeak-ng") is None:
@@ -156,13 +161,14 @@ def main(argv=None) -> None:
     train = sentences(args.num_train, rng, set())
     dev = sentences(args.num_dev, rng, set(train))
     test = sentences(args.num_test, rng, set(train) | set(dev))
+    sets = {"train": plan(train, TRAIN_VOICES, "tr", rng), "dev": plan(dev, TRAIN_VOICES, "dv", rng)}
+    if args.test_seed is not None:
+        rng = random.Random(args.test_seed)
+        test = sentences(args.num_test, rng, set(train) | set(dev))
+        sets = {}
     half = len(test) // 2
-    sets = {
-        "train": plan(train, TRAIN_VOICES, "tr", rng),
-        "dev": plan(dev, TRAIN_VOICES, "dv", rng),
-        "test": plan(test[:half], TRAIN_VOICES, "ts", rng)
-        + plan(test[half:], HELD_OUT_VOICES, "th", rng),
-    }
+    sets[args.test_name] = (plan(test[:half], TRAIN_VOICES, "ts", rng)
+                            + plan(test[half:], HELD_OUT_VOICES, "th", rng))
     for name, items in sets.items():
         hours = write_set(name, items, args.out, args.wavdir, args.fs, args.jobs)
         print(f"{name}: {len(items)} utterances, {hours:.2f} h, "

@@ -1,0 +1,509 @@
+#!/usr/bin/env bash
+# espnet-mamba's ASR recipe stages: a compact counterpart of ESPnet's
+# egs2/TEMPLATE/asr1/asr.sh that needs no Kaldi tools.  Option names are ESPnet's where
+# they exist; the stages are renumbered:
+#
+#   1  data preparation   local/data.sh ${local_data_opts} -> data/<set>/{wav.scp,text,utt2spk,spk2utt}
+#   2  format audio       mono 16-bit audio at --fs in ${dumpdir}/raw/<set> (+ speed perturbation)
+#   3  token list         char, or a sentencepiece model (--token_type bpe)
+#   4  collect stats      espnet2.bin.asr_train --collect_stats true (shapes, feature mean/var)
+#   5  LM training        espnet2.bin.lm_train (only with --use_lm true)
+#   6  ASR training       espnet2.bin.asr_train
+#   7  decoding           espnet2.bin.asr_inference on every --test_sets set
+#   8  scoring            WER/CER, sclite-like alignments, ${asr_exp}/RESULTS.md
+#
+# Run it from a recipe dir (the one with local/data.sh and conf/), usually via run.sh:
+#   ./asr.sh --train_set train --valid_set dev --test_sets "test" \
+#       --token_type char --asr_config conf/train_asr.yaml --inference_config conf/decode_asr.yaml
+#
+# Re-running is safe: each finished step of stages 2-7 leaves a `.done` marker in its
+# output and is skipped next time (delete the marker or the dir to redo it).  Outputs
+# are built under `<dir>.tmp` and moved into place when complete (training resumes from
+# its last checkpoint instead), so an interrupted run is never taken for a finished one.
+# Every ESPnet step runs as `${python} -m espnet2.bin.<tool>`; when a step fails, the run
+# stops and prints the path of its log.
+set -euo pipefail
+
+# Options (--name value or --name=value; the defaults follow)
+# -- general
+stage=1                      # first stage to run
+stop_stage=10000             # last stage to run
+nj=4                         # parallel jobs for formatting and stats collection
+inference_nj=4               # parallel jobs for decoding
+ngpu=1                       # GPUs for training (0: CPU)
+gpu_inference=false          # decode on a GPU
+python="python3 -m espnet_mamba.run"  # command that runs `-m espnet2.bin.X` with our classes
+dumpdir=dump                 # formatted data
+expdir=exp                   # experiments
+local_data_opts=""           # options passed to local/data.sh
+# -- data
+train_set=""                 # training set, a dir under data/
+valid_set=""                 # validation set, a dir under data/
+test_sets=""                 # sets to decode and score, space-separated
+fs=16k                       # sampling rate of the formatted audio
+audio_format=flac            # flac or wav
+resample=true                # false: audio at another rate than --fs is an error
+speed_perturb_factors=""     # e.g. "0.9 1.0 1.1": speed perturbation of the training set
+min_wav_duration=0.1         # shorter training/validation utterances are dropped (seconds)
+max_wav_duration=20          # longer training/validation utterances are dropped (seconds)
+# -- tokens
+lang=noinfo                  # language tag used in dir names
+token_type=bpe               # bpe or char
+nbpe=30                      # sentencepiece vocabulary size
+bpemode=unigram              # sentencepiece model type: unigram or bpe
+bpe_input_sentence_size=100000000  # sentences sampled to train sentencepiece
+bpe_char_cover=1.0           # sentencepiece character coverage
+bpe_train_text=""            # default: data/${train_set}/text
+blank="<blank>"              # CTC blank symbol
+oov="<unk>"                  # unknown-token symbol
+sos_eos="<sos/eos>"          # start/end-of-sentence symbol
+# -- language model
+use_lm=false                 # train an LM (stage 5) and decode with it
+lm_config=""                 # LM training config
+lm_tag=""                    # LM experiment name suffix (default from the config name)
+lm_exp=""                    # LM experiment dir (default ${expdir}/lm_${lm_tag})
+lm_args=""                   # extra options of espnet2.bin.lm_train
+lm_train_text=""             # default: data/${train_set}/text
+lm_dev_text=""               # default: ${dumpdir}/raw/${valid_set}/text
+lm_fold_length=150           # length folding of LM batches (tokens)
+# -- ASR model
+asr_config=""                # ASR training config
+asr_tag=""                   # ASR experiment name suffix (default from the config name)
+asr_exp=""                   # ASR experiment dir (default ${expdir}/asr_${asr_tag})
+asr_stats_dir=""             # stats dir (default ${expdir}/asr_stats_raw_...)
+asr_args=""                  # extra options of espnet2.bin.asr_train
+feats_normalize=global_mvn   # global_mvn (stage-4 stats), utterance_mvn or none (config's)
+asr_speech_fold_length=800   # length folding of speech batches (x100 samples)
+asr_text_fold_length=150     # length folding of text batches (tokens)
+# -- decoding
+inference_config=""          # decoding config (beam_size, ctc_weight, lm_weight, ...)
+inference_tag=""             # decoding dir name (default from the config and model names)
+inference_args=""            # extra options of espnet2.bin.asr_inference
+inference_asr_model=valid.acc.ave.pth  # model file in ${asr_exp} to decode with
+inference_lm=valid.loss.ave.pth        # LM file in ${lm_exp} to decode with
+# End of options
+
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') $*"; }
+die() { log "ERROR: $*" >&2; exit 1; }
+
+show_help() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+    echo
+    sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}"
+}
+
+# ---------------------------------------------------------------- option parsing
+command_line="$0 $*"
+option_names=" $(sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}" \
+    | grep -oE '^[a-z_0-9]+=' | tr -d '=' | tr '\n' ' ')"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h | --help) show_help; exit 0 ;;
+        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
+        --*) [ $# -ge 2 ] || die "option $1 needs a value"; name=$1; value=$2; shift 2 ;;
+        *) die "unexpected argument '$1': options are --name value (see --help)" ;;
+    esac
+    name=${name#--}
+    name=${name//-/_}
+    [[ "${option_names}" == *" ${name} "* ]] || die "unknown option --${name} (see --help)"
+    printf -v "${name}" '%s' "${value}"
+done
+
+# ---------------------------------------------------------------- checks
+for opt in stage stop_stage nj inference_nj ngpu nbpe; do
+    [[ "${!opt}" =~ ^[0-9]+$ ]] || die "--${opt} must be a non-negative integer, got '${!opt}'"
+done
+[ "${nj}" -ge 1 ] && [ "${inference_nj}" -ge 1 ] || die "--nj and --inference_nj must be >= 1"
+for opt in use_lm gpu_inference resample; do
+    [[ "${!opt}" =~ ^(true|false)$ ]] || die "--${opt} must be true or false, got '${!opt}'"
+done
+case "${token_type}" in bpe | char) ;; *) die "--token_type must be bpe or char, got '${token_type}'" ;; esac
+case "${feats_normalize}" in global_mvn | utterance_mvn | none) ;;
+    *) die "--feats_normalize must be global_mvn, utterance_mvn or none, got '${feats_normalize}'" ;;
+esac
+case "${audio_format}" in flac | wav) ;; *) die "--audio_format must be flac or wav, got '${audio_format}'" ;; esac
+[ -n "${train_set}" ] || die "--train_set is required"
+[ -n "${valid_set}" ] || die "--valid_set is required"
+[ -n "${test_sets}" ] || die "--test_sets is required"
+runs() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }  # runs N: is stage N selected?
+# The ASR config is read by stages 4 and 6 and names the experiment dir of stages 7-8.
+if runs 4 || runs 6 || { [ -z "${asr_exp}" ] && { runs 7 || runs 8; }; }; then
+    [ -n "${asr_config}" ] || die "--asr_config is required for stages 4-8"
+    [ -f "${asr_config}" ] || die "ASR config not found: ${asr_config}"
+fi
+if "${use_lm}" && [ "${stop_stage}" -ge 5 ]; then
+    [ -f "${lm_config}" ] || die "--use_lm true needs --lm_config; LM config not found: '${lm_config}'"
+fi
+if [ -n "${inference_config}" ] && [ "${stop_stage}" -ge 7 ]; then
+    [ -f "${inference_config}" ] || die "decoding config not found: ${inference_config}"
+fi
+
+# ---------------------------------------------------------------- derived names
+# Dir names follow ESPnet's: e.g. exp/asr_<config>_raw_en_bpe5000_sp, exp/asr_stats_raw_en_bpe5000_sp.
+data_feats=${dumpdir}/raw
+lang_part=""                                  # "_<lang>" unless --lang noinfo
+if [ "${lang}" != noinfo ]; then lang_part=_${lang}; fi
+sp_part=""                                    # "_sp" with speed perturbation
+if [ -n "${speed_perturb_factors}" ]; then sp_part=_sp; fi
+train_dump=${train_set}${sp_part}             # the formatted training set
+token_listdir=data/${lang}_token_list
+if [ "${token_type}" = bpe ]; then
+    token_part=bpe${nbpe}
+    token_dir=${token_listdir}/bpe_${bpemode}${nbpe}
+    bpemodel=${token_dir}/bpe.model
+else
+    token_part=char
+    token_dir=${token_listdir}/char
+    bpemodel=none
+fi
+token_list=${token_dir}/tokens.txt
+bpe_train_text=${bpe_train_text:-data/${train_set}/text}
+lm_train_text=${lm_train_text:-data/${train_set}/text}
+lm_dev_text=${lm_dev_text:-${data_feats}/${valid_set}/text}
+if [ -z "${asr_tag}" ]; then
+    asr_tag="$(basename "${asr_config:-train}" .yaml)_raw${lang_part}_${token_part}${sp_part}"
+fi
+asr_exp=${asr_exp:-${expdir}/asr_${asr_tag}}
+asr_stats_dir=${asr_stats_dir:-${expdir}/asr_stats_raw${lang_part}_${token_part}${sp_part}}
+lm_tag=${lm_tag:-$(basename "${lm_config:-train_lm}" .yaml)${lang_part}_${token_part}}
+lm_exp=${lm_exp:-${expdir}/lm_${lm_tag}}
+lm_stats_dir=${expdir}/lm_stats${lang_part}_${token_part}
+if [ -z "${inference_tag}" ]; then
+    inference_tag=$(basename "${inference_config:-decode}" .yaml)
+    if "${use_lm}"; then
+        inference_tag+="_lm_$(basename "${lm_exp}")_${inference_lm%.*}"
+    fi
+    inference_tag+="_asr_model_${inference_asr_model%.*}"
+    inference_tag=${inference_tag//\//_}
+fi
+
+# ---------------------------------------------------------------- helpers
+current_stage=0
+stage_start_time=0
+
+stage_banner() {  # stage_banner N TITLE
+    current_stage=$1
+    stage_start_time=${SECONDS}
+    log "==== Stage $1: $2"
+}
+
+stage_done() {
+    log "==== Stage ${current_stage} finished [$((SECONDS - stage_start_time))s; ${SECONDS}s since start]"
+}
+
+is_done() {  # is_done DIR WHAT: true (with a message) if DIR holds a .done marker
+    if [ -f "$1/.done" ]; then
+        log "  $2 is already done: skipping (remove $1/.done to redo it)"
+        return 0
+    fi
+    return 1
+}
+
+fresh_tmp() {  # fresh_tmp DIR: print DIR.tmp, emptied, with a logs/ subdir
+    rm -rf "$1.tmp"
+    mkdir -p "$1.tmp/logs"
+    echo "$1.tmp"
+}
+
+finish_dir() {  # finish_dir DIR: move DIR.tmp to DIR and mark it done
+    rm -rf "$1"
+    mv "$1.tmp" "$1"
+    touch "$1/.done"
+}
+
+run_logged() {  # run_logged LOG CMD...: run CMD, its output to LOG; stop the run if it fails
+    local logfile=$1
+    shift
+    mkdir -p "$(dirname "${logfile}")"
+    log "  log: ${logfile}"
+    if ! "$@" >"${logfile}" 2>&1; then
+        tail -n 15 "${logfile}" | sed 's/^/    | /' >&2
+        die "stage ${current_stage} failed; see the log: ${logfile}"
+    fi
+}
+
+run_jobs() {  # run_jobs N LOG CMD...: N parallel jobs; "JOB" in LOG and CMD becomes 1..N
+    local n=$1 logfile=$2 job failed=0
+    shift 2
+    local pids=()
+    log "  ${n} job(s), logs: ${logfile//JOB/*}"
+    for job in $(seq 1 "${n}"); do
+        "${@//JOB/${job}}" >"${logfile//JOB/${job}}" 2>&1 &
+        pids+=($!)
+    done
+    for job in $(seq 1 "${n}"); do
+        if ! wait "${pids[job - 1]}"; then
+            tail -n 15 "${logfile//JOB/${job}}" | sed 's/^/    | /' >&2
+            log "  job ${job} failed; see the log: ${logfile//JOB/${job}}" >&2
+            failed=1
+        fi
+    done
+    [ "${failed}" = 0 ] || die "stage ${current_stage} failed (logs above)"
+}
+
+split_keys() {  # split_keys SCP N PREFIX: deal the lines of SCP into PREFIX.1.scp..PREFIX.N.scp
+    awk -v n="$2" -v prefix="$3" '{ print > (prefix "." ((NR - 1) % n + 1) ".scp") }' "$1"
+}
+
+num_lines() { wc -l <"$1" | tr -d ' '; }
+
+min() {  # min N...: the smallest argument
+    local m=$1 x
+    for x in "$@"; do
+        if [ "${x}" -lt "${m}" ]; then m=${x}; fi
+    done
+    echo "${m}"
+}
+
+add_vocab_size() {  # add_vocab_size STATS_DIR: text_shape -> text_shape.${token_type} ("len,vocab")
+    local vocab mode
+    vocab=$(num_lines "${token_list}")
+    for mode in train valid; do
+        awk -v v="${vocab}" '{ print $0 "," v }' "$1/${mode}/text_shape" \
+            >"$1/${mode}/text_shape.${token_type}"
+    done
+}
+
+require_file() {  # require_file PATH HINT
+    [ -e "$1" ] || die "missing $1 ($2)"
+}
+
+on_interrupt() {
+    local pids
+    pids=$(jobs -p)
+    if [ -n "${pids}" ]; then kill ${pids} 2>/dev/null || true; fi
+    log "Interrupted in stage ${current_stage}: its unfinished output (*.tmp, or a dir" \
+        "without .done) is not trusted and will be redone by the next run." >&2
+    exit 130
+}
+trap on_interrupt INT TERM
+
+${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
+    die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
+        "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
+log "${command_line}"
+log "ASR experiment: ${asr_exp}"
+
+# ---------------------------------------------------------------- stage 1
+if runs 1; then
+    stage_banner 1 "Data preparation: local/data.sh ${local_data_opts}"
+    [ -x local/data.sh ] || die "local/data.sh not found (or not executable) in $(pwd): run asr.sh from a recipe dir"
+    # shellcheck disable=SC2086  # local_data_opts holds several words
+    local/data.sh ${local_data_opts} || die "stage 1 failed: local/data.sh exited with an error (messages above)"
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 2
+if runs 2; then
+    stage_banner 2 "Format audio (${fs}, ${audio_format}): data/ -> ${data_feats}/"
+    for dset in "${train_set}" "${valid_set}" ${test_sets}; do
+        out=${data_feats}/${dset}
+        opts=(--fs "${fs}" --audio_format "${audio_format}" --resample "${resample}" --nj "${nj}")
+        if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then
+            opts+=(--min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}"
+                --drop_empty_text)
+        fi
+        if [ "${dset}" = "${train_set}" ] && [ -n "${speed_perturb_factors}" ]; then
+            out=${data_feats}/${train_dump}
+            # shellcheck disable=SC2206  # the factors are separate words
+            opts+=(--speed_perturb_factors ${speed_perturb_factors})
+        fi
+        is_done "${out}" "formatting ${out}" && continue
+        require_file "data/${dset}/wav.scp" "the data dir of set '${dset}'; run stage 1"
+        run_logged "${data_feats}/logs/format_${dset}.log" \
+            ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "${opts[@]}"
+        touch "${out}/.done"
+        log "  ${out}: $(num_lines "${out}/wav.scp") utterances"
+    done
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 3
+if runs 3; then
+    stage_banner 3 "Token list (${token_type}): ${token_list}"
+    if ! is_done "${token_dir}" "token list ${token_list}"; then
+        require_file "${bpe_train_text}" "transcripts for the token list; run stage 1"
+        tmp=$(fresh_tmp "${token_dir}")
+        if [ "${token_type}" = bpe ]; then
+            # sentencepiece learns from the transcripts without their utterance ids
+            awk '{ $1 = ""; sub(/^ /, ""); print }' "${bpe_train_text}" >"${tmp}/train.txt"
+            run_logged "${tmp}/logs/spm_train.log" ${python} -m espnet_mamba.bin.spm_train \
+                --input "${tmp}/train.txt" --model_prefix "${tmp}/bpe" --vocab_size "${nbpe}" \
+                --model_type "${bpemode}" --character_coverage "${bpe_char_cover}" \
+                --input_sentence_size "${bpe_input_sentence_size}"
+            # ESPnet's layout: blank, oov, the pieces (less <unk>, <s>, </s>), sos/eos
+            {
+                echo "${blank}"
+                echo "${oov}"
+                awk 'NR > 3 { print $1 }' "${tmp}/bpe.vocab"
+                echo "${sos_eos}"
+            } >"${tmp}/tokens.txt"
+        else
+            run_logged "${tmp}/logs/tokenize_text.log" ${python} -m espnet2.bin.tokenize_text \
+                --token_type char --input "${bpe_train_text}" --output "${tmp}/tokens.txt" \
+                --field 2- --write_vocabulary true --add_symbol "${blank}:0" \
+                --add_symbol "${oov}:1" --add_symbol "${sos_eos}:-1"
+        fi
+        finish_dir "${token_dir}"
+        log "  ${token_list}: $(num_lines "${token_list}") tokens"
+    fi
+    stage_done
+fi
+
+# Options of espnet2.bin.{asr,lm}_train that describe the text side.
+text_opts=(--use_preprocessor true --token_type "${token_type}" --token_list "${token_list}"
+    --bpemodel "${bpemodel}")
+
+# ---------------------------------------------------------------- stage 4
+if runs 4; then
+    stage_banner 4 "Collect stats: ${asr_stats_dir}"
+    if ! is_done "${asr_stats_dir}" "stats ${asr_stats_dir}"; then
+        require_file "${token_list}" "run stage 3"
+        for dset in "${train_dump}" "${valid_set}"; do
+            require_file "${data_feats}/${dset}/.done" "formatted set '${dset}'; run stage 2"
+        done
+        tmp=$(fresh_tmp "${asr_stats_dir}")
+        _nj=$(min "${nj}" "$(num_lines "${data_feats}/${train_dump}/wav.scp")" \
+            "$(num_lines "${data_feats}/${valid_set}/wav.scp")")
+        split_keys "${data_feats}/${train_dump}/wav.scp" "${_nj}" "${tmp}/logs/train"
+        split_keys "${data_feats}/${valid_set}/wav.scp" "${_nj}" "${tmp}/logs/valid"
+        # shellcheck disable=SC2086  # python and asr_args hold several words
+        run_jobs "${_nj}" "${tmp}/logs/stats.JOB.log" ${python} -m espnet2.bin.asr_train \
+            --collect_stats true "${text_opts[@]}" \
+            --train_data_path_and_name_and_type "${data_feats}/${train_dump}/wav.scp,speech,sound" \
+            --train_data_path_and_name_and_type "${data_feats}/${train_dump}/text,text,text" \
+            --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
+            --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" \
+            --train_shape_file "${tmp}/logs/train.JOB.scp" \
+            --valid_shape_file "${tmp}/logs/valid.JOB.scp" \
+            --output_dir "${tmp}/logs/stats.JOB" --config "${asr_config}" \
+            --frontend_conf fs="${fs}" ${asr_args}
+        input_dirs=()
+        for job in $(seq 1 "${_nj}"); do input_dirs+=(--input_dir "${tmp}/logs/stats.${job}"); done
+        run_logged "${tmp}/logs/aggregate_stats_dirs.log" \
+            ${python} -m espnet2.bin.aggregate_stats_dirs "${input_dirs[@]}" --output_dir "${tmp}"
+        add_vocab_size "${tmp}"
+        finish_dir "${asr_stats_dir}"
+    fi
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 5
+if runs 5 && ! "${use_lm}"; then
+    log "==== Stage 5 (LM training) skipped: --use_lm false"
+fi
+if runs 5 && "${use_lm}"; then
+    stage_banner 5 "LM training: ${lm_exp}"
+    require_file "${token_list}" "run stage 3"
+    lm_data_opts=(--train_data_path_and_name_and_type "${lm_train_text},text,text"
+        --valid_data_path_and_name_and_type "${lm_dev_text},text,text")
+    if ! is_done "${lm_stats_dir}" "LM stats ${lm_stats_dir}"; then
+        require_file "${lm_train_text}" "LM training text"
+        require_file "${lm_dev_text}" "LM validation text; run stage 2"
+        tmp=$(fresh_tmp "${lm_stats_dir}")
+        # shellcheck disable=SC2086
+        run_logged "${tmp}/logs/stats.log" ${python} -m espnet2.bin.lm_train \
+            --collect_stats true "${text_opts[@]}" "${lm_data_opts[@]}" \
+            --train_shape_file "${lm_train_text}" --valid_shape_file "${lm_dev_text}" \
+            --output_dir "${tmp}" --config "${lm_config}" ${lm_args}
+        add_vocab_size "${tmp}"
+        finish_dir "${lm_stats_dir}"
+    fi
+    if ! is_done "${lm_exp}" "LM training ${lm_exp}"; then
+        # shellcheck disable=SC2086
+        run_logged "${lm_exp}/train.log" ${python} -m espnet2.bin.lm_train \
+            --ngpu "${ngpu}" "${text_opts[@]}" "${lm_data_opts[@]}" \
+            --train_shape_file "${lm_stats_dir}/train/text_shape.${token_type}" \
+            --valid_shape_file "${lm_stats_dir}/valid/text_shape.${token_type}" \
+            --fold_length "${lm_fold_length}" --resume true --output_dir "${lm_exp}" \
+            --config "${lm_config}" ${lm_args}
+        touch "${lm_exp}/.done"
+    fi
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 6
+if runs 6; then
+    stage_banner 6 "ASR training: ${asr_exp}"
+    if ! is_done "${asr_exp}" "ASR training ${asr_exp}"; then
+        require_file "${asr_stats_dir}/.done" "run stage 4"
+        opts=()
+        case "${feats_normalize}" in
+            global_mvn) opts+=(--normalize global_mvn
+                --normalize_conf "stats_file=${asr_stats_dir}/train/feats_stats.npz") ;;
+            utterance_mvn) opts+=(--normalize utterance_mvn) ;;
+        esac
+        if [ "${ngpu}" -gt 1 ]; then opts+=(--multiprocessing_distributed true); fi
+        log "  follow the training with: tail -f ${asr_exp}/train.log"
+        # shellcheck disable=SC2086
+        run_logged "${asr_exp}/train.log" ${python} -m espnet2.bin.asr_train \
+            --ngpu "${ngpu}" "${text_opts[@]}" \
+            --train_data_path_and_name_and_type "${data_feats}/${train_dump}/wav.scp,speech,sound" \
+            --train_data_path_and_name_and_type "${data_feats}/${train_dump}/text,text,text" \
+            --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
+            --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" \
+            --train_shape_file "${asr_stats_dir}/train/speech_shape" \
+            --train_shape_file "${asr_stats_dir}/train/text_shape.${token_type}" \
+            --valid_shape_file "${asr_stats_dir}/valid/speech_shape" \
+            --valid_shape_file "${asr_stats_dir}/valid/text_shape.${token_type}" \
+            --fold_length "$((asr_speech_fold_length * 100))" \
+            --fold_length "${asr_text_fold_length}" \
+            --resume true --output_dir "${asr_exp}" --config "${asr_config}" \
+            --frontend_conf fs="${fs}" "${opts[@]}" ${asr_args}
+        touch "${asr_exp}/.done"
+    fi
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 7
+if runs 7; then
+    stage_banner 7 "Decoding: ${asr_exp}/${inference_tag}"
+    require_file "${asr_exp}/${inference_asr_model}" \
+        "the model to decode with: finish stage 6 or choose another --inference_asr_model"
+    opts=(--asr_train_config "${asr_exp}/config.yaml"
+        --asr_model_file "${asr_exp}/${inference_asr_model}")
+    if [ -n "${inference_config}" ]; then opts+=(--config "${inference_config}"); fi
+    if "${use_lm}"; then
+        require_file "${lm_exp}/${inference_lm}" "the LM to decode with: run stage 5"
+        opts+=(--lm_train_config "${lm_exp}/config.yaml" --lm_file "${lm_exp}/${inference_lm}")
+    fi
+    _ngpu=$("${gpu_inference}" && echo 1 || echo 0)
+    for dset in ${test_sets}; do
+        dir=${asr_exp}/${inference_tag}/${dset}
+        is_done "${dir}" "decoding ${dir}" && continue
+        require_file "${data_feats}/${dset}/.done" "formatted set '${dset}'; run stage 2"
+        tmp=$(fresh_tmp "${dir}")
+        _nj=$(min "${inference_nj}" "$(num_lines "${data_feats}/${dset}/wav.scp")")
+        split_keys "${data_feats}/${dset}/wav.scp" "${_nj}" "${tmp}/logs/keys"
+        # shellcheck disable=SC2086
+        run_jobs "${_nj}" "${tmp}/logs/asr_inference.JOB.log" \
+            ${python} -m espnet2.bin.asr_inference --batch_size 1 --ngpu "${_ngpu}" \
+            --data_path_and_name_and_type "${data_feats}/${dset}/wav.scp,speech,sound" \
+            --key_file "${tmp}/logs/keys.JOB.scp" --output_dir "${tmp}/logs/output.JOB" \
+            "${opts[@]}" ${inference_args}
+        for f in token token_int score text; do
+            cat "${tmp}"/logs/output.*/1best_recog/"${f}" | LC_ALL=C sort -k1,1 >"${tmp}/${f}"
+        done
+        finish_dir "${dir}"
+        log "  hypotheses: ${dir}/text"
+    done
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 8
+if runs 8; then
+    stage_banner 8 "Scoring: ${asr_exp}/${inference_tag}"
+    for dset in ${test_sets}; do
+        dir=${asr_exp}/${inference_tag}/${dset}
+        require_file "${dir}/.done" "decoding results of '${dset}'; run stage 7"
+        run_logged "${dir}/logs/score.log" ${python} -m espnet_mamba.bin.asr_score \
+            --ref "${data_feats}/${dset}/text" --hyp "${dir}/text" --output_dir "${dir}"
+        sed 's/^/  /' "${dir}/logs/score.log"
+        log "  alignments: ${dir}/score_wer/result.txt ${dir}/score_cer/result.txt"
+    done
+    run_logged "${asr_exp}/logs/asr_results.log" ${python} -m espnet_mamba.bin.asr_results "${asr_exp}"
+    cat "${asr_exp}/RESULTS.md"
+    stage_done
+fi
+
+log "Finished stages ${stage}-${stop_stage} [${SECONDS}s]"

@@ -1,0 +1,134 @@
+"""Scoring of stage 8: alignments, WER/CER counts and RESULTS.md, against hand-computed
+examples."""
+import json
+
+import pytest
+
+from espnet_mamba.bin import asr_results, asr_score
+from espnet_mamba.bin.asr_score import Counts, align, chars, words
+
+
+def ops(ref: str, hyp: str) -> str:
+    return "".join(op for op, _, _ in align(ref.split(), hyp.split()))
+
+
+def test_alignment_of_substitution_and_deletion():
+    # the cat sat on the mat / the cat sit on mat: sat->sit, the deleted
+    steps = align("the cat sat on the mat".split(), "the cat sit on mat".split())
+    assert steps == [("C", "the", "the"), ("C", "cat", "cat"), ("S", "sat", "sit"),
+                     ("C", "on", "on"), ("D", "the", None), ("C", "mat", "mat")]
+
+
+@pytest.mark.parametrize("ref, hyp, expected", [
+    ("a b", "a x b", "CIC"),
+    ("a b c", "", "DDD"),
+    ("", "x y", "II"),
+    ("a b c d", "a c d e", "CDCCI"),
+    ("a b", "b a", "SS"),  # as cheap as D+C+I: the tie-break prefers substitutions
+    ("a b c", "a b c", "CCC"),
+])
+def test_alignment_ops(ref, hyp, expected):
+    assert ops(ref, hyp) == expected
+
+
+def test_alignment_is_minimal_edit_distance():
+    ref, hyp = "k i t t e n".split(), "s i t t i n g".split()
+    steps = align(ref, hyp)
+    assert sum(op != "C" for op, _, _ in steps) == 3  # kitten -> sitting: 3 edits
+    assert [r for _, r, _ in steps if r is not None] == ref
+    assert [h for _, _, h in steps if h is not None] == hyp
+
+
+def test_char_tokens_count_spaces():
+    assert chars("ab  cd") == ["a", "b", "<space>", "c", "d"]
+    assert words(" ab  cd ") == ["ab", "cd"]
+
+
+def test_counts_and_percentages():
+    counts = Counts()
+    counts.add(align("the cat sat on the mat".split(), "the cat sit on mat".split()))
+    counts.add(align("a b".split(), "a b".split()))
+    assert (counts.snt, counts.wrd, counts.corr, counts.sub, counts.dele, counts.ins,
+            counts.snt_err) == (2, 8, 6, 1, 1, 0, 1)
+    pct = counts.percentages()
+    assert pct["Err"] == pytest.approx(25.0)  # 2 errors / 8 words
+    assert pct["Corr"] == pytest.approx(75.0)
+    assert pct["S.Err"] == pytest.approx(50.0)
+
+
+def test_insertions_can_push_the_error_rate_over_100():
+    counts = Counts()
+    counts.add(align(["a"], "x y z".split()))
+    assert (counts.sub, counts.ins) == (1, 2)
+    assert counts.percentages()["Err"] == pytest.approx(300.0)
+
+
+def test_score_dir_files(tmp_path):
+    ref = tmp_path / "ref"
+    hyp = tmp_path / "hyp"
+    ref.write_text("u1 the cat sat\nu2 ab cd\n")
+    hyp.write_text("u2 ab d\nu1 the bat sat on\n")
+    asr_score.main(["--ref", str(ref), "--hyp", str(hyp), "--output_dir", str(tmp_path)])
+
+    wer = json.loads((tmp_path / "score_wer" / "summary.json").read_text())
+    # u1: bat for cat (S) and "on" inserted (I); u2: "d" for "cd" (S), "ab" correct
+    assert wer == {"snt": 2, "wrd": 5, "corr": 3, "sub": 2, "dele": 0, "ins": 1, "snt_err": 2}
+    cer = json.loads((tmp_path / "score_cer" / "summary.json").read_text())
+    # u1: c->b (S) and "<space>on" inserted (3 I); u2: "c" deleted
+    assert cer == {"snt": 2, "wrd": 16, "corr": 14, "sub": 1, "dele": 1, "ins": 3,
+                   "snt_err": 2}
+
+    result = (tmp_path / "score_wer" / "result.txt").read_text()
+    assert result.splitlines()[:5] == [
+        "id: (u1)",
+        "Scores: (#C #S #D #I) 2 1 0 1",
+        "REF:  the cat sat **",
+        "HYP:  the bat sat on",
+        "Eval:     S       I",
+    ]
+    assert "| Sum/Avg |     2      5 |   60.0   40.0    0.0   20.0   60.0  100.0 |" in result
+    assert (tmp_path / "score_wer" / "hyp.trn").read_text() == "the bat sat on (u1)\nab d (u2)\n"
+    assert (tmp_path / "score_cer" / "ref.trn").read_text().startswith(
+        "t h e <space> c a t <space> s a t (u1)\n")
+
+
+def test_missing_hypothesis_is_an_error(tmp_path):
+    (tmp_path / "ref").write_text("u1 a\nu2 b\n")
+    (tmp_path / "hyp").write_text("u1 a\n")
+    with pytest.raises(SystemExit, match="1 reference utterance.*no hypothesis.*u2"):
+        asr_score.main(["--ref", str(tmp_path / "ref"), "--hyp", str(tmp_path / "hyp"),
+                        "--output_dir", str(tmp_path)])
+
+
+def test_empty_hypothesis_line_counts_as_deletions(tmp_path):
+    (tmp_path / "ref").write_text("u1 a b\n")
+    (tmp_path / "hyp").write_text("u1\n")
+    asr_score.main(["--ref", str(tmp_path / "ref"), "--hyp", str(tmp_path / "hyp"),
+                    "--output_dir", str(tmp_path)])
+    wer = json.loads((tmp_path / "score_wer" / "summary.json").read_text())
+    assert (wer["dele"], wer["wrd"]) == (2, 2)
+
+
+def test_results_md_in_espnet_layout(tmp_path):
+    exp = tmp_path / "asr_demo"
+    for dset, hyp in (("test_a", "u1 the cat sat\n"), ("test_b", "u1 the bat\n")):
+        (exp / "decode_asr" / dset).mkdir(parents=True)
+        (tmp_path / "ref").write_text("u1 the cat sat\n")
+        (exp / "decode_asr" / dset / "text").write_text(hyp)
+        asr_score.main(["--ref", str(tmp_path / "ref"),
+                        "--hyp", str(exp / "decode_asr" / dset / "text"),
+                        "--output_dir", str(exp / "decode_asr" / dset)])
+    asr_results.main([str(exp)])
+    text = (exp / "RESULTS.md").read_text()
+    assert "# RESULTS\n## Environments\n" in text
+    assert "- espnet version: `espnet " in text
+    wer = text[text.index("### WER"):text.index("### CER")]
+    assert wer.splitlines()[2:6] == [
+        "|dataset|Snt|Wrd|Corr|Sub|Del|Ins|Err|S.Err|",
+        "|---|---|---|---|---|---|---|---|---|",
+        "|decode_asr/test_a|1|3|100.0|0.0|0.0|0.0|0.0|0.0|",
+        "|decode_asr/test_b|1|3|33.3|33.3|33.3|0.0|66.7|100.0|",
+    ]
+    cer = text[text.index("### CER"):]
+    # "the bat" against "the cat sat": 6 chars correct, c->b, "<space>sat" deleted (4)
+    assert "|decode_asr/test_b|1|11|54.5|9.1|36.4|0.0|45.5|100.0|" in cer

@@ -1,0 +1,101 @@
+"""Stage 2's formatting: resampling, speed perturbation, filtering and clear errors."""
+import numpy as np
+import pytest
+import soundfile as sf
+
+from espnet_mamba.bin.format_data_dir import main, parse_fs
+
+
+def read_table(path):
+    return dict(line.split(maxsplit=1) for line in path.read_text().splitlines())
+
+
+def test_parse_fs():
+    assert parse_fs("16k") == 16000
+    assert parse_fs("22.05k") == 22050
+    assert parse_fs("8000") == 8000
+
+
+def test_resamples_perturbs_and_rewrites_tables(tmp_path, make_data_dir):
+    src = make_data_dir(tmp_path / "src", [("s1-a", "a b", 8000, 1.0),
+                                           ("s2-b", "b c", 16000, 0.5)])
+    out = tmp_path / "out"
+    main([str(src), str(out), "--fs", "16k", "--audio_format", "wav", "--nj", "2",
+          "--speed_perturb_factors", "0.9", "1.0", "1.1"])
+
+    wav_scp = read_table(out / "wav.scp")
+    assert sorted(wav_scp) == ["s1-a", "s2-b", "sp0.9-s1-a", "sp0.9-s2-b",
+                               "sp1.1-s1-a", "sp1.1-s2-b"]
+    num_samples = read_table(out / "utt2num_samples")
+    for utt, path in wav_scp.items():
+        info = sf.info(path)
+        assert info.samplerate == 16000 and info.channels == 1
+        assert int(num_samples[utt]) == info.frames
+        assert path.startswith(str(out / "data"))
+    # 1 s at 8 kHz becomes 16000 samples; speed 0.9 lasts 1/0.9 times as long
+    assert int(num_samples["s1-a"]) == 16000
+    assert int(num_samples["sp0.9-s1-a"]) == pytest.approx(16000 / 0.9, abs=1)
+    assert int(num_samples["sp1.1-s2-b"]) == pytest.approx(8000 / 1.1, abs=1)
+    assert read_table(out / "text")["sp1.1-s1-a"] == "a b"
+    assert read_table(out / "utt2spk")["sp0.9-s2-b"] == "sp0.9-s2"
+    assert read_table(out / "spk2utt")["s1"] == "s1-a"
+    assert not (tmp_path / "out.tmp").exists()
+
+
+def test_resampled_tone_keeps_its_pitch(tmp_path):
+    sr, freq = 8000, 440.0
+    t = np.arange(sr) / sr
+    (tmp_path / "src").mkdir()
+    sf.write(tmp_path / "src" / "u.wav", 0.5 * np.sin(2 * np.pi * freq * t), sr)
+    (tmp_path / "src" / "wav.scp").write_text(f"u {tmp_path / 'src' / 'u.wav'}\n")
+    (tmp_path / "src" / "text").write_text("u a\n")
+    (tmp_path / "src" / "utt2spk").write_text("u u\n")
+    main([str(tmp_path / "src"), str(tmp_path / "out"), "--fs", "16000"])
+    audio, fs = sf.read(tmp_path / "out" / "data" / "u.flac")
+    spectrum = np.abs(np.fft.rfft(audio))
+    assert np.fft.rfftfreq(len(audio), 1 / fs)[spectrum.argmax()] == pytest.approx(freq, abs=2)
+
+
+def test_duration_and_empty_text_filters(tmp_path, make_data_dir):
+    src = make_data_dir(tmp_path / "src", [("s-short", "a", 16000, 0.05),
+                                           ("s-ok", "b", 16000, 0.5),
+                                           ("s-long", "c", 16000, 2.0),
+                                           ("s-empty", "", 16000, 0.5)])
+    main([str(src), str(tmp_path / "out"), "--min_duration", "0.1", "--max_duration", "1",
+          "--drop_empty_text"])
+    assert list(read_table(tmp_path / "out" / "wav.scp")) == ["s-ok"]
+
+
+def test_wrong_rate_without_resampling_is_an_error(tmp_path, make_data_dir, capsys):
+    src = make_data_dir(tmp_path / "src", [("s-a", "a", 8000, 0.5)])
+    with pytest.raises(SystemExit):
+        main([str(src), str(tmp_path / "out"), "--resample", "false"])
+    assert "sampled at 8000 Hz, not 16000 Hz" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_audio_file_is_an_error(tmp_path, make_data_dir, capsys):
+    src = make_data_dir(tmp_path / "src", [("s-a", "a", 16000, 0.5), ("s-b", "b", 16000, 0.5)])
+    (src / "wav" / "s-b.wav").unlink()
+    with pytest.raises(SystemExit):
+        main([str(src), str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert "1 audio file(s) in wav.scp do not exist" in err and "s-b.wav" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.tmp").exists()
+
+
+def test_inconsistent_tables_are_an_error(tmp_path, make_data_dir, capsys):
+    src = make_data_dir(tmp_path / "src", [("s-a", "a", 16000, 0.5)])
+    (src / "text").write_text("s-a a\ns-z z\n")
+    with pytest.raises(SystemExit):
+        main([str(src), str(tmp_path / "out")])
+    assert "missing from" in capsys.readouterr().err
+
+
+def test_reads_nist_sphere(tmp_path):
+    sph = tmp_path / "u.sph"
+    sf.write(sph, np.zeros(1600, dtype=np.int16), 16000, format="NIST", subtype="PCM_16")
+    for name, line in (("wav.scp", f"u {sph}"), ("text", "u a"), ("utt2spk", "u u")):
+        (tmp_path / name).write_text(line + "\n")
+    main([str(tmp_path), str(tmp_path / "out")])
+    assert sf.info(tmp_path / "out" / "data" / "u.flac").frames == 1600
