@@ -15,7 +15,6 @@ def build(config: Path, tmp_path: Path):
                                 + ["<sos/eos>"]) + "\n")
     parser = ASRTask.get_parser()
     args = parser.parse_args(["--config", str(config), "--token_list", str(tokens)])
-    args.normalize = None  # global_mvn needs stats collected on data
     return ASRTask.build_model(args)
 
 
