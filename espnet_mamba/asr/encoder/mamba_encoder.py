@@ -1,5 +1,6 @@
 """Encoder ``mamba``: subsampling + a stack of pre-norm residual Mamba layers."""
-from typing import List, Optional, Tuple, Union
+import math
+from typing import List, NamedTuple, Optional, Tuple, Union
 
 import torch
 from espnet2.asr.encoder.abs_encoder import AbsEncoder
@@ -7,6 +8,19 @@ from espnet2.asr.encoder.abs_encoder import AbsEncoder
 from espnet_mamba.asr.encoder.interctc import InterCTCMixin
 from espnet_mamba.asr.encoder.subsampling import InputLayer
 from espnet_mamba.modules.layers import MambaLayer, make_norm, mask_frames
+from espnet_mamba.modules.mamba import MambaState
+
+
+class MambaEncoderState(NamedTuple):
+    """Streaming state of a causal :class:`MambaEncoder` (its size does not grow).
+
+    frames: Input frames the subsampling has not consumed yet, (batch, n, input_size)
+        with n < receptive field + stride of the input layer.
+    layers: Each layer's :class:`MambaState`.
+    """
+
+    frames: torch.Tensor
+    layers: Tuple[MambaState, ...]
 
 
 class MambaEncoder(InterCTCMixin, AbsEncoder):
@@ -101,3 +115,55 @@ class MambaEncoder(InterCTCMixin, AbsEncoder):
         if inter:
             return (xs, inter), olens, None
         return xs, olens, None
+
+    def forward_chunk(
+        self,
+        xs: torch.Tensor,
+        state: Optional[MambaEncoderState] = None,
+        ctc=None,
+    ) -> Tuple[torch.Tensor, MambaEncoderState]:
+        """Streaming: encode the next input frames of a stream (causal encoders only).
+
+        The input layer runs on the frames it has not consumed yet plus ``xs``; output
+        frame j of a subsampling with total stride S and receptive field R covers input
+        frames S*j .. S*j+R-1, so the frames before the next output's first one are
+        dropped and the rest are kept for the next call.  Each layer carries its
+        :class:`MambaState`.  Concatenating the outputs over a stream equals
+        :meth:`forward` on the whole stream.
+
+        Args:
+            xs: Next input frames, (batch, T, input_size); T may be 0 or fewer than
+                the subsampling's receptive field.
+            state: State returned by the previous call; ``None`` starts a stream.
+            ctc: ESPnet CTC module, needed for ``interctc_use_conditioning``
+                (intermediate CTC outputs themselves are not returned).
+
+        Returns:
+            ``(out, state)``: the output frames completed by this chunk,
+            (batch, T', output_size) with T' possibly 0, and the state for the next call.
+
+        Raises:
+            RuntimeError: the encoder is bidirectional.
+        """
+        if self.bidirectional:
+            raise RuntimeError(
+                "forward_chunk needs a causal MambaEncoder (bidirectional: false); a "
+                "bidirectional encoder needs the whole utterance"
+            )
+        if state is None:
+            state = MambaEncoderState(xs[:, :0], (None,) * len(self.encoders))
+        frames = torch.cat([state.frames, xs], dim=1)
+        n_out = int(self.embed.output_lengths(torch.tensor(frames.shape[1])))
+        if n_out == 0:
+            return frames.new_zeros(frames.shape[0], 0, self._output_size), state._replace(
+                frames=frames)
+        out, _ = self.embed(frames, torch.full((frames.shape[0],), frames.shape[1],
+                                               device=frames.device))
+        stride = math.prod(s for _, s in self.embed.convs)
+        layer_states = []
+        for i, (layer, layer_state) in enumerate(zip(self.encoders, state.layers)):
+            out, layer_state = layer.forward_chunk(out, layer_state)
+            out = self._interctc(i, out, ctc, [])
+            layer_states.append(layer_state)
+        return self.after_norm(out), MambaEncoderState(frames[:, n_out * stride:],
+                                                       tuple(layer_states))

@@ -1,0 +1,295 @@
+"""Streaming ASR with a causal ``mamba`` encoder: audio chunks in, partial text out.
+
+* :class:`StreamingFeatures` frames a sample stream as ESPnet's ``DefaultFrontend``
+  frames the whole signal (same STFT frames, including the reflect padding at both ends
+  when the STFT is centred), then applies log-mel and ``global_mvn``.
+* :class:`StreamingMambaEncoder` feeds those features to
+  :meth:`MambaEncoder.forward_chunk`, which keeps the frames the subsampling has not
+  consumed and each layer's :class:`MambaState`.
+* :class:`StreamingSpeech2Text` adds greedy CTC and ESPnet's token converter and
+  tokenizer: each chunk returns the partial hypothesis.
+
+Every buffer is bounded (fewer than ``n_fft`` samples, fewer than the subsampling's
+receptive field + stride frames) and every state has a fixed size, so memory does not
+grow with the length of the stream; only the hypothesis does.
+"""
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, List, NamedTuple, Optional, Union
+
+import numba
+import numpy as np
+import torch
+from espnet2.asr.frontend.default import DefaultFrontend
+from espnet2.layers.global_mvn import GlobalMVN
+from espnet2.layers.utterance_mvn import UtteranceMVN
+
+from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder, MambaEncoderState
+
+
+class StreamingFeatures:
+    """Log-mel features of a sample stream, frame for frame as the offline frontend.
+
+    Args:
+        frontend: The model's ``DefaultFrontend`` (STFT -> power -> log-mel).
+        normalize: The model's normalization: ``None`` or ``GlobalMVN`` (per frame).
+
+    Raises:
+        ValueError: the frontend or normalization needs the whole utterance
+            (``utterance_mvn``, WPE or beamforming) or is not ESPnet's default one.
+    """
+
+    def __init__(self, frontend: DefaultFrontend, normalize: Optional[torch.nn.Module]):
+        if not isinstance(frontend, DefaultFrontend) or frontend.stft is None:
+            raise ValueError(
+                f"streaming needs ESPnet's DefaultFrontend with its STFT (frontend: "
+                f"default); got {type(frontend).__name__}"
+            )
+        enh = frontend.frontend
+        if enh is not None and (getattr(enh, "use_wpe", False)
+                                or getattr(enh, "use_beamformer", False)):
+            raise ValueError("streaming does not support the frontend's WPE/beamformer")
+        if isinstance(normalize, UtteranceMVN):
+            raise ValueError(
+                "normalize: utterance_mvn uses statistics of the whole utterance and "
+                "cannot stream; train with normalize: global_mvn (or none)"
+            )
+        if normalize is not None and not isinstance(normalize, GlobalMVN):
+            raise ValueError(
+                f"streaming supports normalize: global_mvn or none; got "
+                f"{type(normalize).__name__}"
+            )
+        self.frontend = frontend
+        self.normalize = normalize
+        stft = frontend.stft
+        self.n_fft, self.hop = stft.n_fft, stft.hop_length
+        self.pad = stft.n_fft // 2 if stft.center else 0
+        self.device = frontend.logmel.melmat.device
+        self.window = (None if stft.window is None else getattr(torch, f"{stft.window}_window")(
+            stft.win_length, device=self.device))
+        self.reset()
+
+    def reset(self) -> None:
+        """Start a new stream."""
+        self.buffer = torch.zeros(0, device=self.device)
+        self.started = self.pad == 0
+
+    def accept(self, samples: torch.Tensor) -> torch.Tensor:
+        """Add samples (n,) of the stream; return the frames they complete,
+        (1, frames, n_mels), possibly none."""
+        self.buffer = torch.cat([self.buffer, samples.to(self.device, torch.float32)])
+        if not self.started:
+            if self.buffer.numel() <= self.pad:  # the reflect pad needs pad + 1 samples
+                return self._empty()
+            self.buffer = torch.cat([self.buffer[1:self.pad + 1].flip(0), self.buffer])
+            self.started = True
+        return self._frames()
+
+    def finish(self) -> torch.Tensor:
+        """Frames of the end of the stream (with the offline right padding); resets.
+
+        A stream of at most ``n_fft // 2`` samples gives no frames (ESPnet's
+        centred STFT rejects such a short signal).
+        """
+        frames = self._empty()
+        if self.started:
+            if self.pad:
+                self.buffer = torch.cat([self.buffer, self.buffer[-self.pad - 1:-1].flip(0)])
+            frames = self._frames()
+        self.reset()
+        return frames
+
+    def _empty(self) -> torch.Tensor:
+        return torch.zeros(1, 0, self.frontend.output_size(), device=self.device)
+
+    def _frames(self) -> torch.Tensor:
+        """STFT frames that fit in the buffer -> features; drop the consumed samples."""
+        count = (self.buffer.numel() - self.n_fft) // self.hop + 1
+        if count < 1:
+            return self._empty()
+        stft = self.frontend.stft
+        spec = torch.stft(self.buffer[None, :(count - 1) * self.hop + self.n_fft],
+                          n_fft=self.n_fft, hop_length=self.hop, win_length=stft.win_length,
+                          window=self.window, center=False, normalized=stft.normalized,
+                          onesided=stft.onesided, return_complex=True)
+        self.buffer = self.buffer[count * self.hop:]
+        power = (spec.real ** 2 + spec.imag ** 2).transpose(1, 2)
+        feats, lengths = self.frontend.logmel(power, torch.tensor([count], device=self.device))
+        if self.normalize is not None:
+            feats, _ = self.normalize(feats, lengths)
+        return feats
+
+    def state_numel(self) -> int:
+        """Samples held between calls (bounded by ``n_fft``)."""
+        return self.buffer.numel()
+
+
+@contextmanager
+def serial_numba() -> Iterator[None]:
+    """Run numba's parallel kernels (the CPU selective scan) on one thread meanwhile.
+
+    A chunk is a few frames: too little work to share, and waking numba's thread pool
+    next to torch's costs more than the scan itself (tens of ms a call on a busy CPU).
+    """
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+class StreamingMambaEncoder:
+    """Audio chunks -> encoder output frames of an ASR model with a causal ``mamba``
+    encoder, carrying the frontend, subsampling and layer states between chunks.
+
+    Args:
+        asr_model: ESPnet ``ESPnetASRModel`` with ``encoder: mamba`` and
+            ``bidirectional: false``, the default frontend and ``global_mvn`` or no
+            normalization, and no pre-/post-encoder.
+
+    Raises:
+        ValueError: a part of the model cannot stream.
+    """
+
+    def __init__(self, asr_model: torch.nn.Module):
+        encoder = asr_model.encoder
+        if not isinstance(encoder, MambaEncoder):
+            raise ValueError(
+                f"streaming needs encoder: mamba; got {type(encoder).__name__}")
+        if encoder.bidirectional:
+            raise ValueError(
+                "streaming needs a causal encoder (encoder_conf: bidirectional: false); "
+                "this one is bidirectional and needs the whole utterance"
+            )
+        for name in ("preencoder", "postencoder"):
+            if getattr(asr_model, name, None) is not None:
+                raise ValueError(f"streaming does not support a {name}")
+        self.model = asr_model.eval()
+        self.encoder = encoder
+        self.features = StreamingFeatures(asr_model.frontend, asr_model.normalize)
+        self.state: Optional[MambaEncoderState] = None
+
+    def reset(self) -> None:
+        """Start a new stream."""
+        self.features.reset()
+        self.state = None
+
+    @torch.no_grad()
+    def accept(self, samples: torch.Tensor) -> torch.Tensor:
+        """Add samples (n,); return the encoder frames they complete, (frames, output_size)."""
+        return self._encode(self.features.accept(samples))
+
+    @torch.no_grad()
+    def finish(self) -> torch.Tensor:
+        """Encoder frames of the end of the stream, (frames, output_size); resets."""
+        out = self._encode(self.features.finish())
+        self.state = None
+        return out
+
+    def _encode(self, feats: torch.Tensor) -> torch.Tensor:
+        device = next(self.encoder.parameters()).device
+        with serial_numba():
+            out, self.state = self.encoder.forward_chunk(feats.to(device), self.state,
+                                                         ctc=self.model.ctc)
+        return out[0]
+
+    def state_numel(self) -> int:
+        """Elements held between chunks: samples, frames and layer states."""
+        total = self.features.state_numel()
+        if self.state is not None:
+            total += self.state.frames.numel()
+            total += sum(t.numel() for s in self.state.layers for t in s)
+        return total
+
+
+class StreamingResult(NamedTuple):
+    """A (partial) hypothesis: text (``None`` without a tokenizer), tokens and ids."""
+
+    text: Optional[str]
+    tokens: List[str]
+    token_ids: List[int]
+
+
+class StreamingSpeech2Text:
+    """Streaming greedy-CTC recognizer for ASR models with a causal ``mamba`` encoder.
+
+    Call it with each audio chunk for the partial hypothesis, then :meth:`finish`.
+    The final hypothesis equals greedy CTC on the offline encoder output.
+
+    Args:
+        asr_model: ESPnet ASR model (see :class:`StreamingMambaEncoder`).
+        token_list: The model's token list (CTC output ids -> tokens).
+        tokenizer: ESPnet tokenizer turning tokens into text; ``None`` leaves text
+            ``None``.
+    """
+
+    def __init__(self, asr_model: torch.nn.Module, token_list: List[str], tokenizer=None):
+        from espnet2.text.token_id_converter import TokenIDConverter
+
+        self.encoder = StreamingMambaEncoder(asr_model)
+        self.ctc = asr_model.ctc
+        self.blank_id = asr_model.blank_id
+        self.converter = TokenIDConverter(token_list=token_list)
+        self.tokenizer = tokenizer
+        self.reset()
+
+    @classmethod
+    def from_files(cls, asr_train_config: Union[str, Path], asr_model_file: Union[str, Path],
+                   device: str = "cpu") -> "StreamingSpeech2Text":
+        """Load a trained model as ``Speech2Text`` does.
+
+        Args:
+            asr_train_config: The training ``config.yaml``.
+            asr_model_file: The model weights (``*.pth``).
+            device: Torch device of the model.
+        """
+        from espnet2.tasks.asr import ASRTask
+        from espnet2.text.build_tokenizer import build_tokenizer
+
+        model, args = ASRTask.build_model_from_file(asr_train_config, asr_model_file, device)
+        token_type = getattr(args, "token_type", None)
+        bpemodel = getattr(args, "bpemodel", None)
+        if token_type is None or (token_type == "bpe" and bpemodel is None):
+            tokenizer = None
+        else:
+            tokenizer = build_tokenizer(token_type=token_type, bpemodel=bpemodel)
+        return cls(model, model.token_list, tokenizer)
+
+    @property
+    def sample_rate(self) -> int:
+        """Sampling rate the model's frontend expects."""
+        return int(self.encoder.features.frontend.logmel.mel_options["sr"])
+
+    def reset(self) -> None:
+        """Start a new stream."""
+        self.encoder.reset()
+        self.token_ids: List[int] = []
+        self.last_id = self.blank_id  # CTC collapses repeats across chunk borders too
+
+    def __call__(self, samples: Union[torch.Tensor, np.ndarray]) -> StreamingResult:
+        """Add a chunk of samples (n,); return the partial hypothesis."""
+        self._decode(self.encoder.accept(torch.as_tensor(samples)))
+        return self.result()
+
+    def finish(self) -> StreamingResult:
+        """Decode the end of the stream; return the final hypothesis and reset."""
+        self._decode(self.encoder.finish())
+        result = self.result()
+        self.reset()
+        return result
+
+    @torch.no_grad()
+    def _decode(self, enc: torch.Tensor) -> None:
+        if enc.shape[0] == 0:
+            return
+        for i in self.ctc.argmax(enc[None])[0].tolist():
+            if i != self.last_id and i != self.blank_id:
+                self.token_ids.append(i)
+            self.last_id = i
+
+    def result(self) -> StreamingResult:
+        """The hypothesis so far."""
+        tokens = self.converter.ids2tokens(self.token_ids)
+        text = None if self.tokenizer is None else self.tokenizer.tokens2text(tokens)
+        return StreamingResult(text, tokens, list(self.token_ids))

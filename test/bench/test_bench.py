@@ -1,0 +1,80 @@
+"""Benchmark commands with tiny sizes: valid JSON and plots, stopped points, and the
+growth-exponent and crossover arithmetic."""
+import json
+import math
+
+import pytest
+
+from espnet_mamba.bench.__main__ import SCAN_CASES, main
+from espnet_mamba.bench.measure import crossover, fit_exponent
+
+FAST = ["--warmup", "0", "--repeats", "1"]
+
+
+def run(capsys, argv):
+    main(argv)
+    return capsys.readouterr().out
+
+
+def is_png(path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_encoders_quick_writes_table_json_and_plot(tmp_path, capsys):
+    out = run(capsys, ["encoders", "--quick", "--models", "conmamba", "conformer",
+                       "--durations", "1", "2", "--modes", "infer", *FAST,
+                       "--json", str(tmp_path / "e.json"), "--plot", str(tmp_path / "e.png")])
+    data = json.loads((tmp_path / "e.json").read_text())
+    assert [(r["model"], r["seconds"], r["status"]) for r in data["rows"]] == [
+        ("ConMamba quick", 1, "ok"), ("Conformer quick", 1, "ok"),
+        ("ConMamba quick", 2, "ok"), ("Conformer quick", 2, "ok")]
+    assert all(r["time_s"] > 0 and r["params_m"] > 0 for r in data["rows"])
+    assert isinstance(data["exponents"]["ConMamba quick"]["infer"]["time_s"], float)
+    assert set(data["crossovers"]) == {"infer time_s", "infer peak_mb"}
+    assert "| ConMamba quick" in out and "Growth exponents" in out
+    assert is_png(tmp_path / "e.png")
+
+
+def test_separators_quick_train_step(tmp_path, capsys):
+    run(capsys, ["separators", "--quick", "--models", "mamba_tasnet_xs", "conv_tasnet",
+                 "--durations", "0.5", "--modes", "train", *FAST,
+                 "--json", str(tmp_path / "s.json"), "--plot", str(tmp_path / "s.png")])
+    rows = json.loads((tmp_path / "s.json").read_text())["rows"]
+    assert [r["model"] for r in rows] == ["Mamba-TasNet XS quick", "Conv-TasNet quick"]
+    assert all(r["status"] == "ok" and r["time_s"] > 0 for r in rows)
+    assert is_png(tmp_path / "s.png")
+
+
+def test_scan_writes_json(tmp_path, capsys):
+    skip = [name for name in SCAN_CASES if name != "espnet_mamba"]
+    run(capsys, ["scan", "--lengths", "64", "--batch", "1", "--dim", "8", *FAST,
+                 "--skip", *skip, "--json", str(tmp_path / "scan.json")])
+    rows = json.loads((tmp_path / "scan.json").read_text())["rows"]
+    assert [(r["case"], r["status"]) for r in rows] == [("espnet_mamba", "ok")]
+
+
+def test_point_over_time_budget_stops_the_model(tmp_path, capsys):
+    out = run(capsys, ["encoders", "--quick", "--models", "transformer", "--durations", "1",
+                       "2", "--modes", "infer", *FAST, "--time-budget", "0.2",
+                       "--json", str(tmp_path / "t.json")])
+    rows = json.loads((tmp_path / "t.json").read_text())["rows"]
+    assert [r["status"] for r in rows] == ["time budget", "stopped: time budget at 1 s"]
+    assert "stopped: time budget at 1 s" in out
+
+
+def test_fit_exponent_on_synthetic_numbers():
+    xs = [5, 15, 30, 60, 120]
+    assert fit_exponent(xs, [3 * x ** 2 for x in xs]) == pytest.approx(2.0)
+    assert fit_exponent(xs, [0.1 * x for x in xs]) == pytest.approx(1.0)
+    assert fit_exponent(xs, [0.1 * x for x in xs[:3]] + [None, None]) == pytest.approx(1.0)
+    assert fit_exponent(xs, [1.0, None, None, None, None]) is None
+
+
+def test_crossover_interpolates_in_log_log():
+    xs = [1, 5, 20, 50]
+    linear, quadratic = [10 * x for x in xs], [x ** 2 for x in xs]
+    assert crossover(xs, quadratic, linear) == 1  # already smaller at the first point
+    assert math.isclose(crossover(xs, linear, quadratic), 10.0)
+    assert crossover(xs, linear, quadratic[:2] + [None, None]) == 20  # the other stopped
+    assert crossover(xs, quadratic[1:] + [1e9], linear) is None
+    assert crossover(xs, [0.0] * 4, linear) is None  # nothing measurable
