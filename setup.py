@@ -49,6 +49,8 @@ setup(
     entry_points={
         "console_scripts": [
             "espnet-mamba-run=espnet_mamba.run:main",
+            "espnet-mamba-bench=espnet_mamba.bench.__main__:main",
+            "espnet-mamba-asr-streaming=espnet_mamba.bin.asr_streaming:main",
         ],
     },
     classifiers=[

@@ -5,6 +5,7 @@
     python -m espnet_mamba.bench encoders   [--durations 5 15 ... 600] [--plot out.png]
     python -m espnet_mamba.bench separators [--durations ...] [--plot out.png]
     python -m espnet_mamba.bench longform   [--minutes 1 5 10]
+    python -m espnet_mamba.bench decoders   [--prefixes 1 50 200]
 
 Every point runs in its own process with a time and a memory budget (see
 ``espnet_mamba.bench.measure``); ``--device cuda`` measures on a GPU.
@@ -17,7 +18,7 @@ from typing import Dict, List, Optional
 
 import torch
 
-from espnet_mamba.bench import encoders, longform
+from espnet_mamba.bench import decoders, encoders, longform
 from espnet_mamba.bench.measure import (
     Case,
     Result,
@@ -283,6 +284,13 @@ def get_parser() -> argparse.ArgumentParser:
         p.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
         p.add_argument("--plot", help="write time/memory vs duration plots here (.png)")
         p.set_defaults(memory_budget=16000.0)
+    p = sub.add_parser("decoders", help="beam-search step time vs prefix length")
+    p.add_argument("--prefixes", type=int, nargs="+", default=[1, 50, 200])
+    p.add_argument("--beam", type=int, default=10)
+    p.add_argument("--frames", type=int, default=500, help="encoder frames (memory length)")
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--layers", type=int, default=6)
+    p.add_argument("--json", help="also write the rows here")
     p = sub.add_parser("longform", parents=[common],
                        help="Speech2Text on minutes of audio in one pass (RTF, memory)")
     longform.add_arguments(p)
@@ -295,6 +303,15 @@ def main(argv=None) -> None:
         run_scan_or_block(args)
     elif args.what in SUITES:
         run_suite(args)
+    elif args.what == "decoders":
+        print(f"# decoders: beam {args.beam}, {args.frames} encoder frames, size {args.size}, "
+              f"{args.layers} layers; {machine()}")
+        rows = decoders.run(args.prefixes, args.beam, args.frames, args.size, args.layers)
+        print(format_table(["decoder", "prefix length", "ms per step"],
+                           [[r["decoder"], r["prefix"], r["step_ms"]] for r in rows]))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"what": "decoders", "machine": machine(), "rows": rows}, f, indent=1)
     else:
         longform.run(args, machine())
 

@@ -78,3 +78,13 @@ def test_crossover_interpolates_in_log_log():
     assert crossover(xs, linear, quadratic[:2] + [None, None]) == 20  # the other stopped
     assert crossover(xs, quadratic[1:] + [1e9], linear) is None
     assert crossover(xs, [0.0] * 4, linear) is None  # nothing measurable
+
+
+def test_decoders_subcommand_prints_step_times(tmp_path, capsys):
+    main(["decoders", "--prefixes", "1", "3", "--beam", "2", "--frames", "20", "--size", "16",
+          "--layers", "1", "--json", str(tmp_path / "d.json")])
+    rows = json.loads((tmp_path / "d.json").read_text())["rows"]
+    assert {(r["decoder"], r["prefix"]) for r in rows} == {
+        (d, p) for d in ("mamba", "cross_mamba", "transformer") for p in (1, 3)}
+    assert all(r["step_ms"] > 0 for r in rows)
+    assert "ms per step" in capsys.readouterr().out
