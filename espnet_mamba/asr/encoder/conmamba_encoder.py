@@ -8,12 +8,11 @@ frame and the convolution module zeroes padded frames, so an utterance's output 
 not depend on what it is batched with (in eval mode; ``cnn_module_norm: layer_norm``
 makes it batch-independent in training too).
 """
-from typing import List, Optional, Tuple, Union
+from typing import List, Optional
 
 import torch
-from espnet2.asr.encoder.abs_encoder import AbsEncoder
 
-from espnet_mamba.asr.encoder.interctc import InterCTCMixin
+from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
 from espnet_mamba.compat import PositionwiseFeedForward
 from espnet_mamba.modules.bimamba import build_mixer
@@ -56,7 +55,7 @@ class ConMambaEncoderLayer(torch.nn.Module):
         return mask_frames(self.norm_final(x), lengths)
 
 
-class ConMambaEncoder(InterCTCMixin, AbsEncoder):
+class ConMambaEncoder(LayerStackEncoder):
     """ConMamba encoder.
 
     Args:
@@ -108,7 +107,6 @@ class ConMambaEncoder(InterCTCMixin, AbsEncoder):
             raise ValueError(
                 f"activation_type must be one of {tuple(ACTIVATIONS)}; got {activation_type!r}"
             )
-        self._output_size = output_size
         self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
 
         def ffn():
@@ -131,30 +129,4 @@ class ConMambaEncoder(InterCTCMixin, AbsEncoder):
             for i in range(num_blocks)
         )
         self.after_norm = torch.nn.LayerNorm(output_size)
-        self._setup_interctc(output_size, interctc_layer_idx, interctc_use_conditioning,
-                             num_blocks)
-
-    def output_size(self) -> int:
-        return self._output_size
-
-    def forward(
-        self,
-        xs_pad: torch.Tensor,
-        ilens: torch.Tensor,
-        prev_states: Optional[torch.Tensor] = None,
-        ctc=None,
-    ) -> Tuple[Union[torch.Tensor, Tuple[torch.Tensor, list]], torch.Tensor, None]:
-        """Encode a padded batch; same interface and returns as :class:`MambaEncoder`.
-
-        Raises:
-            TooShortUttError: an utterance is too short for the subsampling.
-        """
-        xs, olens = self.embed(xs_pad, ilens)
-        xs = mask_frames(xs, olens)
-        inter: List[Tuple[int, torch.Tensor]] = []
-        for i, layer in enumerate(self.encoders):
-            xs = self._interctc(i, layer(xs, olens), ctc, inter)
-        xs = mask_frames(self.after_norm(xs), olens)
-        if inter:
-            return (xs, inter), olens, None
-        return xs, olens, None
+        self._setup(output_size, interctc_layer_idx, interctc_use_conditioning)

@@ -1,13 +1,12 @@
 """Encoder ``mamba``: subsampling + a stack of pre-norm residual Mamba layers."""
 import math
-from typing import List, NamedTuple, Optional, Tuple, Union
+from typing import List, NamedTuple, Optional, Tuple
 
 import torch
-from espnet2.asr.encoder.abs_encoder import AbsEncoder
 
-from espnet_mamba.asr.encoder.interctc import InterCTCMixin
+from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
-from espnet_mamba.modules.layers import MambaLayer, make_norm, mask_frames
+from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.mamba import MambaState
 
 
@@ -23,7 +22,7 @@ class MambaEncoderState(NamedTuple):
     layers: Tuple[MambaState, ...]
 
 
-class MambaEncoder(InterCTCMixin, AbsEncoder):
+class MambaEncoder(LayerStackEncoder):
     """Mamba encoder (Speech-Mamba / Speech Slytherin "Mamba" ASR encoder).
 
     Args:
@@ -63,7 +62,6 @@ class MambaEncoder(InterCTCMixin, AbsEncoder):
         interctc_use_conditioning: bool = False,
     ):
         super().__init__()
-        self._output_size = output_size
         self.bidirectional = bidirectional
         self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
         self.encoders = torch.nn.ModuleList(
@@ -76,45 +74,7 @@ class MambaEncoder(InterCTCMixin, AbsEncoder):
             for i in range(num_blocks)
         )
         self.after_norm = make_norm(norm, output_size)
-        self._setup_interctc(output_size, interctc_layer_idx, interctc_use_conditioning,
-                             num_blocks)
-
-    def output_size(self) -> int:
-        return self._output_size
-
-    def forward(
-        self,
-        xs_pad: torch.Tensor,
-        ilens: torch.Tensor,
-        prev_states: Optional[torch.Tensor] = None,
-        ctc=None,
-    ) -> Tuple[Union[torch.Tensor, Tuple[torch.Tensor, list]], torch.Tensor, None]:
-        """Encode a padded batch.
-
-        Args:
-            xs_pad: Features, (batch, T, input_size).
-            ilens: Real lengths, (batch,).
-            prev_states: Unused (ESPnet interface).
-            ctc: ESPnet CTC module, needed for ``interctc_use_conditioning``.
-
-        Returns:
-            ``(out, olens, None)``: out (batch, T', output_size) with padded frames
-            zero, or ``((out, [(layer, out_layer), ...]), olens, None)`` with
-            intermediate CTC layers.
-
-        Raises:
-            TooShortUttError: an utterance is too short for the subsampling.
-        """
-        xs, olens = self.embed(xs_pad, ilens)
-        xs = mask_frames(xs, olens)
-        inter: List[Tuple[int, torch.Tensor]] = []
-        for i, layer in enumerate(self.encoders):
-            xs = layer(xs, olens)
-            xs = self._interctc(i, xs, ctc, inter)
-        xs = mask_frames(self.after_norm(xs), olens)
-        if inter:
-            return (xs, inter), olens, None
-        return xs, olens, None
+        self._setup(output_size, interctc_layer_idx, interctc_use_conditioning)
 
     def forward_chunk(
         self,
