@@ -14,11 +14,12 @@ confident and mostly blank (:func:`calibrate_ctc`: ``--token-rate`` tokens a sec
 LibriSpeech BPE-5000 model emits about 3).  The ``tokens/min`` column says how many
 tokens came out.
 
-ESPnet's ``make_pad_mask`` builds a (T+1) x (T+1) matrix for 2-D/3-D inputs, so the
-frontend's ``LogMel``, the MVN layers and the Conformer encoder take memory and time
-quadratic in the number of frames (about 12 GB at 10 minutes of 100 frames/s);
-``--pad-mask linear`` replaces it, in the measuring process only, by
-:func:`linear_pad_mask` (same masks, linear memory).
+ESPnet's own ``make_pad_mask`` builds a (T+1) x (T+1) matrix for 2-D/3-D inputs, so
+the frontend's ``LogMel``, the MVN layers and the Conformer encoder take memory and
+time quadratic in the number of frames (about 12 GB at 10 minutes of 100 frames/s).
+``import espnet_mamba`` replaces it by a linear one with the same masks
+(:mod:`espnet_mamba.espnet_fixes`); ``--pad-mask espnet`` puts ESPnet's back in the
+measuring processes to compare.
 
 Searches: ``timesync`` (``Speech2Text(time_sync=True)``: ESPnet's time-synchronous CTC
 prefix beam search, linear in the number of frames) or ``label`` (ESPnet's default
@@ -30,13 +31,13 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Tuple
 
 import torch
 import yaml
 
 from espnet_mamba.bench.measure import format_table, sweep_durations
-from espnet_mamba.compat import legacy_nets
+from espnet_mamba.espnet_fixes import restore_espnet_pad_mask
 
 SAMPLE_RATE = 16000
 CONFIGS = {"conmamba": ("ConMamba S", "train_asr_conmamba_ctc_s.yaml"),
@@ -61,38 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="factor on the random CTC head (confident posteriors)")
     parser.add_argument("--search", choices=["timesync", "label"], default="timesync")
     parser.add_argument("--beam-size", type=int, default=4)
-    parser.add_argument("--pad-mask", choices=["espnet", "linear"], default="espnet",
-                        help="ESPnet's quadratic make_pad_mask or the linear replacement")
+    parser.add_argument("--pad-mask", choices=["linear", "espnet"], default="linear",
+                        help="make_pad_mask: the linear one espnet_mamba installs, or "
+                             "ESPnet's own (quadratic)")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--encoder-conf", type=yaml.safe_load, default={},
                         help="YAML dict overriding encoder_conf (e.g. tiny sizes for tests)")
     parser.set_defaults(warmup=0, repeats=1, time_budget=900.0, memory_budget=16000.0)
-
-
-def linear_pad_mask(lengths: torch.Tensor, xs: Optional[torch.Tensor] = None,
-                    length_dim: int = -1, maxlen: Optional[int] = None) -> torch.Tensor:
-    """ESPnet's ``_make_pad_mask_traceable`` (True at padded positions, shaped like
-    ``xs`` or (batch, maxlen)) in linear instead of quadratic memory.
-
-    Args:
-        lengths: Lengths, (batch,).
-        xs: Reference tensor, 2-D or 3-D, or ``None``.
-        length_dim: Time axis of ``xs``.
-        maxlen: Mask length when ``xs`` is ``None`` (default: the longest length).
-    """
-    if maxlen is None:
-        maxlen = int(lengths.max()) if xs is None else xs.shape[length_dim]
-    device = lengths.device if xs is None else xs.device
-    mask = torch.arange(maxlen, device=device) >= lengths.to(device)[:, None]
-    if xs is None or xs.dim() == 2:
-        return mask
-    if length_dim == 1:
-        return mask[:, :, None].expand(-1, -1, xs.shape[2])
-    return mask[:, None, :].expand(-1, xs.shape[1], -1)
-
-
-def use_linear_pad_mask() -> None:
-    """Make ESPnet's ``make_pad_mask`` use :func:`linear_pad_mask` in this process."""
-    legacy_nets("pytorch_backend.nets_utils")._make_pad_mask_traceable = linear_pad_mask
 
 
 def calibrate_ctc(model: torch.nn.Module, token_rate: float, sharpness: float,
@@ -171,17 +147,12 @@ def build_speech2text(config: str, weights: str, device: str, search: str, beam_
     """
     from espnet2.bin.asr_inference import Speech2Text
 
-    s2t = Speech2Text(asr_train_config=config, asr_model_file=weights, device=device,
-                      ctc_weight=1.0, beam_size=beam_size, time_sync=search == "timesync")
-    if search == "timesync":
-        # ESPnet 202511's Speech2Text reads beam_search.nn_dict, which BeamSearchTimeSync
-        # lacks (AttributeError); an empty one lets time_sync=True decode.
-        s2t.beam_search.nn_dict = torch.nn.ModuleDict()
-    return s2t
+    return Speech2Text(asr_train_config=config, asr_model_file=weights, device=device,
+                       ctc_weight=1.0, beam_size=beam_size, time_sync=search == "timesync")
 
 
 def decode(device: str, seconds: float, mode: str, config: str, weights: str, search: str,
-           beam_size: int, pad_mask: str = "espnet"
+           beam_size: int, pad_mask: str = "linear"
            ) -> Tuple[Callable, None, Callable[[], Dict[str, float]]]:
     """A ``run_case`` factory: ``Speech2Text`` on ``seconds`` of random audio.
 
@@ -193,7 +164,8 @@ def decode(device: str, seconds: float, mode: str, config: str, weights: str, se
         weights: Saved weights.
         search: ``timesync`` or ``label`` (see the module docstring).
         beam_size: Beam size.
-        pad_mask: ``espnet`` (as installed) or ``linear`` (:func:`use_linear_pad_mask`).
+        pad_mask: ``linear`` (as ``import espnet_mamba`` leaves ESPnet) or ``espnet``
+            (ESPnet's own, quadratic).
 
     Returns:
         ``(forward, None, report)``; ``report`` gives the best frontend + encoder time
@@ -201,8 +173,8 @@ def decode(device: str, seconds: float, mode: str, config: str, weights: str, se
     """
     if mode != "infer":
         raise ValueError(f"longform decoding has only mode 'infer'; got {mode!r}")
-    if pad_mask == "linear":
-        use_linear_pad_mask()
+    if pad_mask == "espnet":
+        restore_espnet_pad_mask()
     s2t = build_speech2text(config, weights, device, search, beam_size)
     model, encode = s2t.asr_model, s2t.asr_model.encode
     stats: Dict[str, float] = {"encode_s": float("inf")}
@@ -254,7 +226,7 @@ def run(args: argparse.Namespace, machine: str) -> None:
                 config=str(config), weights=str(weights), search=args.search,
                 beam_size=args.beam_size, pad_mask=args.pad_mask))
         rows = sweep_durations(models, [60 * m for m in args.minutes], ["infer"], args.device,
-                               0, args.warmup, args.repeats, args.time_budget,
+                               args.threads, args.warmup, args.repeats, args.time_budget,
                                args.memory_budget)
     header = ["model", "audio min", "total s", "RTF", "frontend+encoder s", "search s",
               "peak MB", "tokens/min", "status"]

@@ -4,6 +4,12 @@ ESPnet's own encoders take output lengths from a strided copy of the padding mas
 which over-counts by one frame for some lengths inside a padded batch (a 120-frame
 input gives 30 frames in a 200-frame batch but 29 alone).  Here lengths follow the
 convolutions exactly, so every output frame counted as real saw only real input.
+
+Without gradients (decoding), the ``conv2d*`` layers run over time in pieces of
+:attr:`InputLayer.inference_chunk` output frames (each piece with the input frames its
+receptive field covers; the result is the same): their first feature map would
+otherwise hold ``output_size x T/2 x input_size/2`` floats, 1.3 GB for ten minutes at
+144 channels.
 """
 from typing import List, Tuple
 
@@ -32,6 +38,16 @@ def conv_output_length(lengths: torch.Tensor, convs: List[Tuple[int, int]]) -> t
     for kernel, stride in convs:
         lengths = torch.div(lengths - kernel, stride, rounding_mode="floor") + 1
     return lengths.clamp(min=0)
+
+
+def receptive_field(convs: List[Tuple[int, int]]) -> Tuple[int, int]:
+    """``(field, stride)``: output frame ``j`` of the stack sees input frames
+    ``j * stride`` to ``j * stride + field - 1``."""
+    field, total_stride = 1, 1
+    for kernel, stride in convs:
+        field += (kernel - 1) * total_stride
+        total_stride *= stride
+    return field, total_stride
 
 
 class InputLayer(torch.nn.Module):
@@ -76,6 +92,18 @@ class InputLayer(torch.nn.Module):
             length += 1
         self.min_length = length  # fewest input frames that give one output frame
 
+    inference_chunk = 1024  # output frames per piece of the conv2d layers without gradients
+
+    def _chunked_conv(self, xs: torch.Tensor) -> torch.Tensor:
+        """The conv2d layers over ``inference_chunk`` output frames at a time."""
+        frames = int(self.output_lengths(torch.tensor(xs.shape[1])))
+        field, stride = receptive_field(self.convs)
+        pieces = []
+        for start in range(0, frames, self.inference_chunk):
+            stop = min(start + self.inference_chunk, frames)
+            pieces.append(self.embed(xs[:, start * stride:(stop - 1) * stride + field], None)[0])
+        return torch.cat(pieces, dim=1)
+
     def output_lengths(self, lengths: torch.Tensor) -> torch.Tensor:
         return conv_output_length(lengths, self.convs)
 
@@ -89,7 +117,9 @@ class InputLayer(torch.nn.Module):
                 shortest,
                 self.min_length,
             )
-        if self.convs:
+        if self.convs and not torch.is_grad_enabled():
+            xs = self._chunked_conv(xs)
+        elif self.convs:
             xs, _ = self.embed(xs, None)
         else:
             xs = self.embed(xs)

@@ -1,0 +1,125 @@
+"""Fixes to ESPnet that long recordings need, applied when ``espnet_mamba`` is imported.
+
+1. ``make_pad_mask``: for 2-D/3-D inputs ESPnet builds a (T+1) x (T+1) boolean
+   matrix and picks rows of it, so the frontend (``LogMel``) and the feature
+   normalisation (``GlobalMVN``/``UtteranceMVN``) take memory and time quadratic in
+   the number of frames: about 12 GB at 10 minutes of 100 frames/s.
+   :func:`linear_pad_mask` returns the same masks in linear memory and replaces
+   ESPnet's ``_make_pad_mask_traceable`` (the only change: memory and speed).
+2. ``BeamSearchTimeSync`` (``Speech2Text(time_sync=True)`` / ``asr_inference
+   --time_sync true``, the search for long recordings) lacks the ``nn_dict`` that
+   ESPnet 202511's ``Speech2Text`` reads, so it fails with an AttributeError; an
+   empty ``nn_dict`` makes it run.  Its prefixes are tuples, so each frame costs time
+   proportional to the output so far (quadratic in the length overall); without
+   decoder or LM scores, :func:`espnet_mamba.asr.ctc_search.time_sync_ctc_search`
+   (the same search on a prefix tree, linear) runs instead.
+
+Each fix is applied when its ESPnet module is imported (or at once if it already
+is), through the import hook of :mod:`espnet_mamba.registry`, and only where the
+attribute it fixes exists.  ``ESPNET_MAMBA_ESPNET_FIXES=0`` in the environment turns
+them off.
+"""
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Callable, Dict, Optional
+
+if TYPE_CHECKING:  # torch is imported by the fixes only: ``import espnet_mamba`` stays light
+    import torch
+
+
+def linear_pad_mask(lengths: torch.Tensor, xs: Optional[torch.Tensor] = None,
+                    length_dim: int = -1, maxlen: Optional[int] = None) -> torch.Tensor:
+    """ESPnet's ``_make_pad_mask_traceable`` in linear memory: True at padded positions,
+    shaped like ``xs`` or (batch, maxlen).
+
+    Args:
+        lengths: Lengths, (batch,).
+        xs: Reference tensor, 2-D or 3-D, or ``None``.
+        length_dim: Time axis of ``xs`` (1, 2 or -1).
+        maxlen: Mask length when ``xs`` is ``None`` (default: the longest length).
+    """
+    import torch
+
+    if maxlen is not None:
+        assert xs is None and maxlen >= lengths.max()
+    elif xs is not None:
+        maxlen = xs.shape[length_dim]
+    else:
+        maxlen = int(lengths.max())
+    device = lengths.device if xs is None else xs.device
+    lengths = lengths.to(device).clamp(max=maxlen).long()
+    # ESPnet's row lookup makes a zero length mask nothing; keep its masks exactly.
+    lengths = torch.where(lengths == 0, torch.full_like(lengths, maxlen), lengths)
+    mask = torch.arange(maxlen, device=device) >= lengths[:, None]
+    if xs is None or xs.dim() == 2:
+        return mask
+    if length_dim == 1:
+        return mask[:, :, None].expand(-1, -1, xs.shape[2]).contiguous()
+    return mask[:, None, :].expand(-1, xs.shape[1], -1).contiguous()
+
+
+_ESPNET_PAD_MASK: Dict[str, Callable] = {}  # module name -> ESPnet's own function
+
+
+def _fix_pad_mask(module) -> None:
+    original = getattr(module, "_make_pad_mask_traceable", None)
+    if original is not None and original is not linear_pad_mask:
+        _ESPNET_PAD_MASK[module.__name__] = original
+        module._make_pad_mask_traceable = linear_pad_mask
+
+
+def restore_espnet_pad_mask() -> None:
+    """Put ESPnet's quadratic ``_make_pad_mask_traceable`` back in this process (for
+    benchmarks that compare the two)."""
+    import sys
+
+    for name, original in _ESPNET_PAD_MASK.items():
+        sys.modules[name]._make_pad_mask_traceable = original
+
+
+def _fix_time_sync(module) -> None:
+    import torch
+
+    cls = getattr(module, "BeamSearchTimeSync", None)
+    if cls is None or getattr(cls.forward, "espnet_forward", None) is not None:
+        return
+    if not hasattr(cls, "nn_dict"):
+        cls.nn_dict = property(lambda self: torch.nn.ModuleDict())
+    espnet_forward = cls.forward
+
+    def forward(self, x, maxlenratio: float = 0.0, minlenratio: float = 0.0):
+        if (self.decoder is not None and self.decoder_weight > 0) or (
+                self.lm is not None and self.lm_weight > 0):
+            return espnet_forward(self, x, maxlenratio, minlenratio)
+        from espnet_mamba.asr.ctc_search import time_sync_ctc_search
+
+        log_probs = self.ctc.log_softmax(x.unsqueeze(0))[0].detach().cpu().numpy()
+        found = time_sync_ctc_search(log_probs, self.beam_size, self.pre_beam_size,
+                                     self.blank, self.sos, self.ctc_weight, self.penalty)
+        return [module.Hypothesis(yseq=torch.tensor(labels + [self.sos]), score=score)
+                for labels, score in found]
+
+    forward.__doc__ = espnet_forward.__doc__
+    forward.espnet_forward = espnet_forward
+    cls.forward = forward
+
+
+# ESPnet module (relative to espnet.nets / espnet2.legacy.nets) -> fix.
+FIXES: Dict[str, Callable] = {
+    "pytorch_backend.nets_utils": _fix_pad_mask,
+    "beam_search_timesync": _fix_time_sync,
+}
+
+
+def enabled() -> bool:
+    """False where ``ESPNET_MAMBA_ESPNET_FIXES=0`` turns the fixes off."""
+    return os.environ.get("ESPNET_MAMBA_ESPNET_FIXES", "1") != "0"
+
+
+def hooks() -> Dict[str, Callable]:
+    """Full module name -> fix, for both ESPnet layouts (empty when turned off)."""
+    if not enabled():
+        return {}
+    return {f"{root}.{path}": fix for path, fix in FIXES.items()
+            for root in ("espnet.nets", "espnet2.legacy.nets")}
