@@ -39,6 +39,9 @@ setup(
         "tensorboard",  # the trainer (use_tensorboard defaults to true)
         "editdistance",  # ASR training statistics (CER/WER)
         "fast-bss-eval",  # enhancement losses
+        # enh1 scoring (STOI, PESQ):
+        "pystoi",
+        "pesq",
     ],
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],

@@ -4,11 +4,15 @@
         --speed_perturb_factors 0.9 1.0 1.1 --min_duration 0.1 --max_duration 20
 
 Reads the source dir's ``wav.scp`` (``utt path``: any file soundfile reads, NIST SPHERE
-and FLAC included), ``text`` and ``utt2spk``.  Writes the output dir: ``data/<utt>.<fmt>``
-(mono 16-bit PCM at ``--fs``), ``wav.scp`` pointing at those files, ``text``, ``utt2spk``,
-``spk2utt`` and ``utt2num_samples``.  Each speed factor f != 1 adds a copy of every
-utterance, f times faster (tempo and pitch, like sox ``speed``), whose utterance and
-speaker ids get the prefix ``sp<f>-`` (the Kaldi/ESPnet convention).
+and FLAC included), ``utt2spk`` and, if present, ``text``.  Writes the output dir:
+``data/<utt>.<fmt>`` (mono 16-bit PCM at ``--fs``), ``wav.scp`` pointing at those files,
+``text``, ``utt2spk``, ``spk2utt`` and ``utt2num_samples``.  Each speed factor f != 1 adds
+a copy of every utterance, f times faster (tempo and pitch, like sox ``speed``), whose
+utterance and speaker ids get the prefix ``sp<f>-`` (the Kaldi/ESPnet convention).
+
+``--extra_scps spk1.scp spk2.scp`` formats more audio tables of the same utterances the
+same way (enhancement references: ``data/spk1/<utt>.<fmt>``, ``spk1.scp``); each of their
+files must have as many samples as the utterance's ``wav.scp`` file.
 
 The output is built in ``<output_dir>.tmp`` and renamed when complete, so an interrupted
 run never leaves an output dir that looks finished.
@@ -28,7 +32,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-TABLES = ("wav.scp", "text", "utt2spk")
+REQUIRED_TABLES = ("wav.scp", "utt2spk")
 
 
 class DataError(Exception):
@@ -79,10 +83,18 @@ def write_table(path: str, table: Dict[str, str]) -> None:
             f.write(f"{key} {table[key]}".rstrip() + "\n")
 
 
+def read_tables(src_dir: str, extra_scps: Sequence[str]) -> Dict[str, Dict[str, str]]:
+    """The required tables, ``extra_scps`` and ``text`` if the dir has one."""
+    names = [*REQUIRED_TABLES, *extra_scps]
+    if os.path.isfile(os.path.join(src_dir, "text")):
+        names.append("text")
+    return {name: read_table(os.path.join(src_dir, name)) for name in names}
+
+
 def check_keys(src_dir: str, tables: Dict[str, Dict[str, str]]) -> None:
     """All tables must hold the same utterances; name the first differences."""
     wav_keys = set(tables["wav.scp"])
-    for name in TABLES[1:]:
+    for name in tables:
         for missing, where in ((wav_keys - set(tables[name]), name),
                                (set(tables[name]) - wav_keys, "wav.scp")):
             if missing:
@@ -122,20 +134,21 @@ def process(job: Job, fs: int, resample: bool, min_duration: float,
 
 
 def make_jobs(wav_scp: Dict[str, str], speeds: Sequence[str], audio_dir: str,
-              audio_format: str) -> List[Job]:
-    """One job per (utterance, speed factor); factor 1 keeps the original id."""
+              audio_format: str, name: str = "wav.scp") -> List[Job]:
+    """One job per (utterance, speed factor) of the audio table ``name``; factor 1 keeps
+    the original id."""
     jobs = []
     for speed in speeds:
         prefix = "" if Fraction(speed) == 1 else f"sp{speed}-"
         for utt, path in wav_scp.items():
             if path.rstrip().endswith("|"):
-                raise DataError(f"{utt}: wav.scp entry is a pipe command ({path!r}); "
+                raise DataError(f"{utt}: {name} entry is a pipe command ({path!r}); "
                                 "write the audio file path instead")
             dst = os.path.join(audio_dir, f"{prefix}{utt}.{audio_format}")
             jobs.append(Job(utt, prefix, path, dst, speed))
     missing = [job.src for job in jobs if not os.path.isfile(job.src)]
     if missing:
-        raise DataError(f"{len(set(missing))} audio file(s) in wav.scp do not exist, "
+        raise DataError(f"{len(set(missing))} audio file(s) in {name} do not exist, "
                         f"e.g. {missing[0]}")
     return jobs
 
@@ -152,43 +165,84 @@ def run_jobs(jobs: List[Job], nj: int, fs: int, resample: bool, min_duration: fl
         for result in pool.map(work, jobs, chunksize=16) if pool else map(work, jobs):
             results.append(result)
             if len(results) % step == 0:
-                logging.info("formatted %d/%d utterances", len(results), len(jobs))
+                logging.info("formatted %d/%d audio files", len(results), len(jobs))
     finally:
         if pool:
             pool.shutdown(cancel_futures=True)
     return results
 
 
+def audio_subdir(name: str) -> str:
+    """Where an audio table's files go under ``data/``: wav.scp's in ``data/`` itself,
+    ``spk1.scp``'s in ``data/spk1``."""
+    return "" if name == "wav.scp" else name[:-len(".scp")]
+
+
+def check_lengths(utt: str, n_samples: Dict[str, Optional[int]]) -> None:
+    """Every audio table of one output utterance must have wav.scp's sample count
+    (None: dropped for its duration)."""
+    def describe(n: Optional[int]) -> str:
+        return "a duration out of range" if n is None else f"{n} samples"
+
+    for name, n in n_samples.items():
+        if n != n_samples["wav.scp"]:
+            raise DataError(f"{utt}: {name} has {describe(n)} at the output rate, wav.scp "
+                            f"{describe(n_samples['wav.scp'])}; the audio of one utterance "
+                            "must have the same length in every table")
+
+
 def format_data_dir(src_dir: str, output_dir: str, fs: int, audio_format: str = "flac",
                     resample: bool = True, speeds: Sequence[str] = ("1.0",),
                     min_duration: float = 0.0, max_duration: float = math.inf,
-                    drop_empty_text: bool = False, nj: int = 1) -> int:
+                    drop_empty_text: bool = False, nj: int = 1,
+                    extra_scps: Sequence[str] = ()) -> int:
     """Format ``src_dir`` into ``output_dir``; returns the number of utterances written."""
-    tables = {name: read_table(os.path.join(src_dir, name)) for name in TABLES}
+    for name in extra_scps:
+        if not name.endswith(".scp") or name == "wav.scp" or "/" in name:
+            raise DataError(f"extra audio table {name!r}: give the name of a .scp file "
+                            "of the data dir other than wav.scp, e.g. spk1.scp")
+    tables = read_tables(src_dir, extra_scps)
     check_keys(src_dir, tables)
+    if drop_empty_text and "text" not in tables:
+        raise DataError(f"dropping empty transcripts needs {os.path.join(src_dir, 'text')}")
     tmp_dir = output_dir.rstrip("/") + ".tmp"
-    jobs = make_jobs(tables["wav.scp"], speeds, os.path.join(tmp_dir, "data"), audio_format)
+    audio_tables = ["wav.scp", *extra_scps]
+    # every table's jobs in wav.scp's order: the i-th jobs of all tables are one utterance
+    jobs = {name: make_jobs({utt: tables[name][utt] for utt in tables["wav.scp"]}, speeds,
+                            os.path.join(tmp_dir, "data", audio_subdir(name)), audio_format,
+                            name)
+            for name in audio_tables}
     shutil.rmtree(tmp_dir, ignore_errors=True)
-    os.makedirs(os.path.join(tmp_dir, "data"))
+    for name in audio_tables:
+        os.makedirs(os.path.join(tmp_dir, "data", audio_subdir(name)))
     if drop_empty_text:
-        kept = [job for job in jobs if tables["text"][job.src_utt].strip()]
-        if len(kept) < len(jobs):
+        kept = {name: [job for job in table_jobs if tables["text"][job.src_utt].strip()]
+                for name, table_jobs in jobs.items()}
+        if len(kept["wav.scp"]) < len(jobs["wav.scp"]):
             logging.info("dropped %d utterance(s) with an empty transcript",
-                         len(jobs) - len(kept))
+                         len(jobs["wav.scp"]) - len(kept["wav.scp"]))
         jobs = kept
-    results = run_jobs(jobs, nj, fs, resample, min_duration, max_duration)
+    all_jobs = [job for name in audio_tables for job in jobs[name]]
+    results = iter(run_jobs(all_jobs, nj, fs, resample, min_duration, max_duration))
+    n_samples = {name: [next(results) for _ in jobs[name]] for name in audio_tables}
 
-    out: Dict[str, Dict[str, str]] = {"wav.scp": {}, "text": {}, "utt2spk": {},
-                                      "utt2num_samples": {}}
-    for job, n_samples in zip(jobs, results):
-        if n_samples is None:
-            continue
+    out: Dict[str, Dict[str, str]] = {name: {} for name in audio_tables}
+    out.update({"utt2spk": {}, "utt2num_samples": {}})
+    if "text" in tables:
+        out["text"] = {}
+    for i, job in enumerate(jobs["wav.scp"]):
         utt = job.prefix + job.src_utt
-        out["wav.scp"][utt] = os.path.join(output_dir, "data", os.path.basename(job.dst))
-        out["text"][utt] = tables["text"][job.src_utt]
+        check_lengths(utt, {name: n_samples[name][i] for name in audio_tables})
+        if n_samples["wav.scp"][i] is None:
+            continue
+        for name in audio_tables:
+            out[name][utt] = os.path.join(output_dir, "data", audio_subdir(name),
+                                          os.path.basename(jobs[name][i].dst))
+        if "text" in tables:
+            out["text"][utt] = tables["text"][job.src_utt]
         out["utt2spk"][utt] = job.prefix + tables["utt2spk"][job.src_utt]
-        out["utt2num_samples"][utt] = str(n_samples)
-    dropped = len(jobs) - len(out["wav.scp"])
+        out["utt2num_samples"][utt] = str(n_samples["wav.scp"][i])
+    dropped = len(jobs["wav.scp"]) - len(out["wav.scp"])
     if dropped:
         logging.info("dropped %d utterance(s) outside %.2f-%.2f s", dropped,
                      min_duration, max_duration)
@@ -207,7 +261,7 @@ def format_data_dir(src_dir: str, output_dir: str, fs: int, audio_format: str = 
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("src_dir", help="Kaldi-style data dir (wav.scp, text, utt2spk)")
+    parser.add_argument("src_dir", help="Kaldi-style data dir (wav.scp, utt2spk, text)")
     parser.add_argument("output_dir", help="dir to write (replaced if it exists)")
     parser.add_argument("--fs", type=parse_fs, default=16000, help="sampling rate, e.g. 16k")
     parser.add_argument("--audio_format", choices=("flac", "wav"), default="flac")
@@ -222,6 +276,8 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("--drop_empty_text", action="store_true",
                         help="drop utterances whose transcript is empty")
     parser.add_argument("--nj", type=int, default=1, help="number of worker processes")
+    parser.add_argument("--extra_scps", nargs="+", default=[], metavar="NAME",
+                        help="more audio tables to format alike, e.g. spk1.scp spk2.scp")
     return parser
 
 
@@ -238,7 +294,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         n = format_data_dir(args.src_dir, args.output_dir, args.fs, args.audio_format,
                             args.resample == "true", args.speed_perturb_factors,
                             args.min_duration, args.max_duration, args.drop_empty_text,
-                            max(1, args.nj))
+                            max(1, args.nj), args.extra_scps)
     except DataError as exc:
         print(f"format_data_dir: error: {exc}", file=sys.stderr)
         raise SystemExit(1)

@@ -99,3 +99,57 @@ def test_reads_nist_sphere(tmp_path):
         (tmp_path / name).write_text(line + "\n")
     main([str(tmp_path), str(tmp_path / "out")])
     assert sf.info(tmp_path / "out" / "data" / "u.flac").frames == 1600
+
+
+def write_mix_dir(root, lengths, sr=16000):
+    """Mixture and two references per utterance, no text (an enhancement data dir)."""
+    (root / "wav").mkdir(parents=True)
+    tables = {"wav.scp": [], "spk1.scp": [], "spk2.scp": [], "utt2spk": []}
+    for utt, (n_mix, n_ref) in lengths.items():
+        for name, n in (("wav", n_mix), ("spk1", n_ref), ("spk2", n_mix)):
+            path = root / "wav" / f"{utt}-{name}.wav"
+            sf.write(path, np.full(n, 0.1, dtype=np.float32), sr)
+            tables[f"{name}.scp"].append(f"{utt} {path}")
+        tables["utt2spk"].append(f"{utt} {utt}")
+    for name, lines in tables.items():
+        (root / name).write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_extra_scps_are_formatted_alike(tmp_path):
+    src = write_mix_dir(tmp_path / "src", {"m1": (16000, 16000), "m2": (8000, 8000),
+                                           "m3": (12000, 12000)})
+    lines = (src / "spk1.scp").read_text().splitlines()  # another order than wav.scp's
+    (src / "spk1.scp").write_text("\n".join(lines[::-1]) + "\n")
+    out = tmp_path / "out"
+    main([str(src), str(out), "--fs", "8k", "--extra_scps", "spk1.scp", "spk2.scp",
+          "--min_duration", "0.6"])
+    assert not (out / "text").exists()
+    for name, subdir in (("wav.scp", "data"), ("spk1.scp", "data/spk1"), ("spk2.scp", "data/spk2")):
+        table = read_table(out / name)
+        assert list(table) == ["m1", "m3"]  # m2 (0.5 s) dropped from every table
+        for utt, frames in (("m1", 8000), ("m3", 6000)):
+            assert table[utt] == str(out / subdir / f"{utt}.flac")
+            info = sf.info(table[utt])
+            assert info.samplerate == 8000 and info.frames == frames
+
+
+def test_reference_of_another_length_is_an_error(tmp_path, capsys):
+    src = write_mix_dir(tmp_path / "src", {"m1": (16000, 15000)})
+    with pytest.raises(SystemExit):
+        main([str(src), str(tmp_path / "out"), "--extra_scps", "spk1.scp"])
+    assert ("m1: spk1.scp has 15000 samples at the output rate, wav.scp 16000 samples"
+            in capsys.readouterr().err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_extra_scp_names_are_errors(tmp_path, capsys):
+    src = write_mix_dir(tmp_path / "src", {"m1": (1600, 1600)})
+    for name, message in (("spk1", "extra audio table 'spk1'"),
+                          ("spk3.scp", f"missing file: {src / 'spk3.scp'}")):
+        with pytest.raises(SystemExit):
+            main([str(src), str(tmp_path / "out"), "--extra_scps", name])
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([str(src), str(tmp_path / "out"), "--drop_empty_text"])
+    assert f"dropping empty transcripts needs {src / 'text'}" in capsys.readouterr().err

@@ -1,0 +1,395 @@
+#!/usr/bin/env bash
+# espnet-mamba's speech enhancement/separation recipe stages: a compact counterpart of
+# ESPnet's egs2/TEMPLATE/enh1/enh.sh that needs no Kaldi tools.  Option names are
+# ESPnet's where they exist; the stages are renumbered:
+#
+#   1  data preparation   local/data.sh ${local_data_opts} -> data/<set>/{wav.scp (mixtures),
+#                         spk1.scp..spk<ref_num>.scp, [noise1.scp..], utt2spk, spk2utt}
+#   2  format audio       mixtures and references as mono 16-bit audio at --fs in ${dumpdir}/raw/<set>
+#   3  collect stats      espnet2.bin.enh_train --collect_stats true (shapes)
+#   4  training           espnet2.bin.enh_train
+#   5  separation         espnet2.bin.enh_inference on every --test_sets set:
+#                         ${enh_exp}/${inference_tag}_<set>/spk<i>.scp and the wavs
+#   6  scoring            SI-SNR(i), SDR(i), STOI, PESQ per utterance, ${enh_exp}/RESULTS.md
+#
+# Run it from a recipe dir (the one with local/data.sh and conf/), usually via run.sh:
+#   ./enh.sh --train_set train --valid_set dev --test_sets "test" --fs 8k \
+#       --ref_num 2 --enh_config conf/train_enh.yaml
+#
+# Re-running is safe: each finished step of stages 2-6 leaves a `.done` marker in its
+# output and is skipped next time (delete the marker or the dir to redo it).  Outputs
+# are built under `<dir>.tmp` and moved into place when complete (training resumes from
+# its last checkpoint instead), so an interrupted run is never taken for a finished one.
+# Every ESPnet step runs as `${python} -m espnet2.bin.<tool>`; when a step fails, the run
+# stops and prints the path of its log.
+set -euo pipefail
+
+# Options (--name value or --name=value; the defaults follow)
+# -- general
+stage=1                      # first stage to run
+stop_stage=10000             # last stage to run
+nj=4                         # parallel jobs for formatting and stats collection
+inference_nj=4               # parallel jobs for separation
+ngpu=1                       # GPUs for training (0: CPU)
+gpu_inference=false          # separate on a GPU
+python="python3 -m espnet_mamba.run"  # command that runs `-m espnet2.bin.X` with our classes
+dumpdir=dump                 # formatted data
+expdir=exp                   # experiments
+local_data_opts=""           # options passed to local/data.sh
+# -- data
+train_set=""                 # training set, a dir under data/
+valid_set=""                 # validation set, a dir under data/
+test_sets=""                 # sets to separate and score, space-separated
+fs=16k                       # sampling rate of the formatted audio
+audio_format=flac            # flac or wav
+resample=true                # false: audio at another rate than --fs is an error
+min_wav_duration=0.1         # shorter training/validation mixtures are dropped (seconds)
+max_wav_duration=20          # longer training/validation mixtures are dropped (seconds)
+ref_num=2                    # reference speakers: spk1.scp .. spk<ref_num>.scp
+use_noise_ref=false          # also train with noise references noise1.scp .. (train/valid sets)
+noise_type_num=1             # number of noise references
+# -- model
+enh_config=""                # training config
+enh_tag=""                   # experiment name suffix (default from the config name)
+enh_exp=""                   # experiment dir (default ${expdir}/enh_${enh_tag})
+enh_stats_dir=""             # stats dir (default ${expdir}/enh_stats_${fs})
+enh_args=""                  # extra options of espnet2.bin.enh_train
+enh_speech_fold_length=800   # length folding of the batches (x100 samples)
+# -- separation and scoring
+inference_model=valid.loss.ave.pth  # model file in ${enh_exp} to separate with
+inference_tag=""             # prefix of the separated-set dirs (default: enhanced)
+inference_enh_config=""      # enh_inference --inference_config (overrides model settings)
+inference_args="--normalize_output_wav true"  # extra options of espnet2.bin.enh_inference
+scoring_metrics="SI_SNR SDR STOI PESQ"  # any of these (PESQ needs 8k or 16k audio)
+# End of options
+
+log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') $*"; }
+die() { log "ERROR: $*" >&2; exit 1; }
+
+show_help() {
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
+    echo
+    sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}"
+}
+
+# ---------------------------------------------------------------- option parsing
+command_line="$0 $*"
+option_names=" $(sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}" \
+    | grep -oE '^[a-z_0-9]+=' | tr -d '=' | tr '\n' ' ')"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h | --help) show_help; exit 0 ;;
+        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
+        --*) [ $# -ge 2 ] || die "option $1 needs a value"; name=$1; value=$2; shift 2 ;;
+        *) die "unexpected argument '$1': options are --name value (see --help)" ;;
+    esac
+    name=${name#--}
+    name=${name//-/_}
+    [[ "${option_names}" == *" ${name} "* ]] || die "unknown option --${name} (see --help)"
+    printf -v "${name}" '%s' "${value}"
+done
+
+# ---------------------------------------------------------------- checks
+for opt in stage stop_stage nj inference_nj ngpu ref_num noise_type_num; do
+    [[ "${!opt}" =~ ^[0-9]+$ ]] || die "--${opt} must be a non-negative integer, got '${!opt}'"
+done
+for opt in nj inference_nj ref_num noise_type_num; do
+    [ "${!opt}" -ge 1 ] || die "--${opt} must be >= 1, got '${!opt}'"
+done
+for opt in gpu_inference resample use_noise_ref; do
+    [[ "${!opt}" =~ ^(true|false)$ ]] || die "--${opt} must be true or false, got '${!opt}'"
+done
+[[ "${fs}" =~ ^[0-9]+(\.[0-9]+)?k?$ ]] || die "--fs must be a sampling rate such as 8k or 16000, got '${fs}'"
+case "${audio_format}" in flac | wav) ;; *) die "--audio_format must be flac or wav, got '${audio_format}'" ;; esac
+for metric in ${scoring_metrics}; do
+    case "${metric}" in SI_SNR | SDR | STOI | PESQ) ;;
+        *) die "--scoring_metrics: unknown metric '${metric}' (choose from SI_SNR SDR STOI PESQ)" ;;
+    esac
+done
+[ -n "${scoring_metrics// /}" ] || die "--scoring_metrics must name at least one metric"
+[ -n "${train_set}" ] || die "--train_set is required"
+[ -n "${valid_set}" ] || die "--valid_set is required"
+[ -n "${test_sets}" ] || die "--test_sets is required"
+runs() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }  # runs N: is stage N selected?
+# The config is read by stages 3 and 4 and names the experiment dir of stages 5-6.
+if runs 3 || runs 4 || { [ -z "${enh_exp}" ] && { runs 5 || runs 6; }; }; then
+    [ -n "${enh_config}" ] || die "--enh_config is required for stages 3-6"
+    [ -f "${enh_config}" ] || die "enhancement config not found: ${enh_config}"
+fi
+if [ -n "${inference_enh_config}" ] && runs 5; then
+    [ -f "${inference_enh_config}" ] || die "inference config not found: ${inference_enh_config}"
+fi
+
+# ---------------------------------------------------------------- derived names
+# Dir names follow ESPnet's: exp/enh_<config>_raw, exp/enh_stats_8k, exp/enh_.../enhanced_<set>.
+data_feats=${dumpdir}/raw
+enh_tag=${enh_tag:-$(basename "${enh_config:-train}" .yaml)_raw}
+enh_exp=${enh_exp:-${expdir}/enh_${enh_tag}}
+enh_stats_dir=${enh_stats_dir:-${expdir}/enh_stats_${fs}}
+inference_tag=${inference_tag:-enhanced}
+# The audio tables of a set and the names ESPnet's enhancement task reads them as.
+ref_scps=()
+for i in $(seq "${ref_num}"); do ref_scps+=("spk${i}.scp"); done
+train_scps=("${ref_scps[@]}")           # + noise references: formatted for train/valid only
+train_names=()
+for i in $(seq "${ref_num}"); do train_names+=("speech_ref${i}"); done
+if "${use_noise_ref}"; then
+    for i in $(seq "${noise_type_num}"); do
+        train_scps+=("noise${i}.scp")
+        train_names+=("noise_ref${i}")
+    done
+fi
+
+# ---------------------------------------------------------------- helpers
+current_stage=0
+stage_start_time=0
+
+stage_banner() {  # stage_banner N TITLE
+    current_stage=$1
+    stage_start_time=${SECONDS}
+    log "==== Stage $1: $2"
+}
+
+stage_done() {
+    log "==== Stage ${current_stage} finished [$((SECONDS - stage_start_time))s; ${SECONDS}s since start]"
+}
+
+is_done() {  # is_done DIR WHAT: true (with a message) if DIR holds a .done marker
+    if [ -f "$1/.done" ]; then
+        log "  $2 is already done: skipping (remove $1/.done to redo it)"
+        return 0
+    fi
+    return 1
+}
+
+fresh_tmp() {  # fresh_tmp DIR: print DIR.tmp, emptied, with a logs/ subdir
+    rm -rf "$1.tmp"
+    mkdir -p "$1.tmp/logs"
+    echo "$1.tmp"
+}
+
+finish_dir() {  # finish_dir DIR: move DIR.tmp to DIR and mark it done
+    rm -rf "$1"
+    mv "$1.tmp" "$1"
+    touch "$1/.done"
+}
+
+run_logged() {  # run_logged LOG CMD...: run CMD, its output to LOG; stop the run if it fails
+    local logfile=$1
+    shift
+    mkdir -p "$(dirname "${logfile}")"
+    log "  log: ${logfile}"
+    if ! "$@" >"${logfile}" 2>&1; then
+        tail -n 15 "${logfile}" | sed 's/^/    | /' >&2
+        die "stage ${current_stage} failed; see the log: ${logfile}"
+    fi
+}
+
+run_jobs() {  # run_jobs N LOG CMD...: N parallel jobs; "JOB" in LOG and CMD becomes 1..N
+    local n=$1 logfile=$2 job failed=0
+    shift 2
+    local pids=()
+    log "  ${n} job(s), logs: ${logfile//JOB/*}"
+    for job in $(seq 1 "${n}"); do
+        "${@//JOB/${job}}" >"${logfile//JOB/${job}}" 2>&1 &
+        pids+=($!)
+    done
+    for job in $(seq 1 "${n}"); do
+        if ! wait "${pids[job - 1]}"; then
+            tail -n 15 "${logfile//JOB/${job}}" | sed 's/^/    | /' >&2
+            log "  job ${job} failed; see the log: ${logfile//JOB/${job}}" >&2
+            failed=1
+        fi
+    done
+    [ "${failed}" = 0 ] || die "stage ${current_stage} failed (logs above)"
+}
+
+split_keys() {  # split_keys SCP N PREFIX: deal the lines of SCP into PREFIX.1.scp..PREFIX.N.scp
+    awk -v n="$2" -v prefix="$3" '{ print > (prefix "." ((NR - 1) % n + 1) ".scp") }' "$1"
+}
+
+num_lines() { wc -l <"$1" | tr -d ' '; }
+
+min() {  # min N...: the smallest argument
+    local m=$1 x
+    for x in "$@"; do
+        if [ "${x}" -lt "${m}" ]; then m=${x}; fi
+    done
+    echo "${m}"
+}
+
+require_file() {  # require_file PATH HINT
+    [ -e "$1" ] || die "missing $1 ($2)"
+}
+
+add_data_opts() {  # add_data_opts MODE DIR: append DIR's inputs as --MODE_data_path_and_name_and_type to opts
+    local i
+    opts+=("--$1_data_path_and_name_and_type" "$2/wav.scp,speech_mix,sound")
+    for i in "${!train_scps[@]}"; do
+        opts+=("--$1_data_path_and_name_and_type" "$2/${train_scps[i]},${train_names[i]},sound")
+    done
+}
+
+move_paths() {  # move_paths FROM TO < SCP: rewrite the paths under dir FROM as under TO
+    awk -v from="$1/" -v to="$2/" \
+        '{ if (index($2, from) == 1) $2 = to substr($2, length(from) + 1); print }'
+}
+
+on_interrupt() {
+    local pids
+    pids=$(jobs -p)
+    if [ -n "${pids}" ]; then kill ${pids} 2>/dev/null || true; fi
+    log "Interrupted in stage ${current_stage}: its unfinished output (*.tmp, or a dir" \
+        "without .done) is not trusted and will be redone by the next run." >&2
+    exit 130
+}
+trap on_interrupt INT TERM
+
+${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
+    die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
+        "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
+log "${command_line}"
+log "Enhancement experiment: ${enh_exp}"
+
+# ---------------------------------------------------------------- stage 1
+if runs 1; then
+    stage_banner 1 "Data preparation: local/data.sh ${local_data_opts}"
+    [ -x local/data.sh ] || die "local/data.sh not found (or not executable) in $(pwd): run enh.sh from a recipe dir"
+    # shellcheck disable=SC2086  # local_data_opts holds several words
+    local/data.sh ${local_data_opts} || die "stage 1 failed: local/data.sh exited with an error (messages above)"
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 2
+if runs 2; then
+    stage_banner 2 "Format audio (${fs}, ${audio_format}): data/ -> ${data_feats}/"
+    for dset in "${train_set}" "${valid_set}" ${test_sets}; do
+        out=${data_feats}/${dset}
+        opts=(--fs "${fs}" --audio_format "${audio_format}" --resample "${resample}" --nj "${nj}")
+        if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then
+            opts+=(--min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}"
+                --extra_scps "${train_scps[@]}")
+        else
+            opts+=(--extra_scps "${ref_scps[@]}")
+        fi
+        is_done "${out}" "formatting ${out}" && continue
+        require_file "data/${dset}/wav.scp" "the data dir of set '${dset}'; run stage 1"
+        run_logged "${data_feats}/logs/format_${dset}.log" \
+            ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "${opts[@]}"
+        touch "${out}/.done"
+        log "  ${out}: $(num_lines "${out}/wav.scp") mixtures"
+    done
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 3
+if runs 3; then
+    stage_banner 3 "Collect stats: ${enh_stats_dir}"
+    if ! is_done "${enh_stats_dir}" "stats ${enh_stats_dir}"; then
+        for dset in "${train_set}" "${valid_set}"; do
+            require_file "${data_feats}/${dset}/.done" "formatted set '${dset}'; run stage 2"
+        done
+        tmp=$(fresh_tmp "${enh_stats_dir}")
+        _nj=$(min "${nj}" "$(num_lines "${data_feats}/${train_set}/wav.scp")" \
+            "$(num_lines "${data_feats}/${valid_set}/wav.scp")")
+        split_keys "${data_feats}/${train_set}/wav.scp" "${_nj}" "${tmp}/logs/train"
+        split_keys "${data_feats}/${valid_set}/wav.scp" "${_nj}" "${tmp}/logs/valid"
+        opts=()
+        add_data_opts train "${data_feats}/${train_set}"
+        add_data_opts valid "${data_feats}/${valid_set}"
+        # shellcheck disable=SC2086  # python and enh_args hold several words
+        run_jobs "${_nj}" "${tmp}/logs/stats.JOB.log" ${python} -m espnet2.bin.enh_train \
+            --collect_stats true "${opts[@]}" \
+            --train_shape_file "${tmp}/logs/train.JOB.scp" \
+            --valid_shape_file "${tmp}/logs/valid.JOB.scp" \
+            --output_dir "${tmp}/logs/stats.JOB" --config "${enh_config}" ${enh_args}
+        input_dirs=()
+        for job in $(seq 1 "${_nj}"); do input_dirs+=(--input_dir "${tmp}/logs/stats.${job}"); done
+        run_logged "${tmp}/logs/aggregate_stats_dirs.log" \
+            ${python} -m espnet2.bin.aggregate_stats_dirs "${input_dirs[@]}" --output_dir "${tmp}"
+        finish_dir "${enh_stats_dir}"
+    fi
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 4
+if runs 4; then
+    stage_banner 4 "Training: ${enh_exp}"
+    if ! is_done "${enh_exp}" "training ${enh_exp}"; then
+        require_file "${enh_stats_dir}/.done" "run stage 3"
+        opts=()
+        add_data_opts train "${data_feats}/${train_set}"
+        add_data_opts valid "${data_feats}/${valid_set}"
+        if [ "${ngpu}" -gt 1 ]; then opts+=(--multiprocessing_distributed true); fi
+        log "  follow the training with: tail -f ${enh_exp}/train.log"
+        # All inputs of a mixture have its length: its shape orders and folds the batches.
+        # shellcheck disable=SC2086
+        run_logged "${enh_exp}/train.log" ${python} -m espnet2.bin.enh_train \
+            --ngpu "${ngpu}" "${opts[@]}" \
+            --train_shape_file "${enh_stats_dir}/train/speech_mix_shape" \
+            --valid_shape_file "${enh_stats_dir}/valid/speech_mix_shape" \
+            --fold_length "$((enh_speech_fold_length * 100))" \
+            --resume true --output_dir "${enh_exp}" --config "${enh_config}" ${enh_args}
+        touch "${enh_exp}/.done"
+    fi
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 5
+if runs 5; then
+    stage_banner 5 "Separation: ${enh_exp}/${inference_tag}_<set>"
+    require_file "${enh_exp}/${inference_model}" \
+        "the model to separate with: finish stage 4 or choose another --inference_model"
+    opts=(--train_config "${enh_exp}/config.yaml" --model_file "${enh_exp}/${inference_model}")
+    if [ -n "${inference_enh_config}" ]; then opts+=(--inference_config "${inference_enh_config}"); fi
+    _ngpu=$("${gpu_inference}" && echo 1 || echo 0)
+    for dset in ${test_sets}; do
+        dir=${enh_exp}/${inference_tag}_${dset}
+        is_done "${dir}" "separation ${dir}" && continue
+        require_file "${data_feats}/${dset}/.done" "formatted set '${dset}'; run stage 2"
+        tmp=$(fresh_tmp "${dir}")
+        _nj=$(min "${inference_nj}" "$(num_lines "${data_feats}/${dset}/wav.scp")")
+        split_keys "${data_feats}/${dset}/wav.scp" "${_nj}" "${tmp}/logs/keys"
+        # shellcheck disable=SC2086
+        run_jobs "${_nj}" "${tmp}/logs/enh_inference.JOB.log" \
+            ${python} -m espnet2.bin.enh_inference --ngpu "${_ngpu}" --fs "${fs}" \
+            --data_path_and_name_and_type "${data_feats}/${dset}/wav.scp,speech_mix,sound" \
+            --key_file "${tmp}/logs/keys.JOB.scp" --output_dir "${tmp}/logs/output.JOB" \
+            "${opts[@]}" ${inference_args}
+        # enh_inference writes absolute paths: make them point into the final dir
+        for scp in "${ref_scps[@]}"; do
+            cat "${tmp}"/logs/output.*/"${scp}" | LC_ALL=C sort -k1,1 |
+                move_paths "$(realpath "${tmp}")" "$(realpath -m "${dir}")" >"${tmp}/${scp}"
+        done
+        finish_dir "${dir}"
+        log "  separated: ${dir}/{$(IFS=,; echo "${ref_scps[*]}")}"
+    done
+    stage_done
+fi
+
+# ---------------------------------------------------------------- stage 6
+if runs 6; then
+    stage_banner 6 "Scoring: ${enh_exp}/${inference_tag}_<set>/scoring"
+    for dset in ${test_sets}; do
+        dir=${enh_exp}/${inference_tag}_${dset}
+        is_done "${dir}/scoring" "scoring ${dir}/scoring" && continue
+        require_file "${dir}/.done" "separated set '${dset}'; run stage 5"
+        opts=(--mix_scp "${data_feats}/${dset}/wav.scp")
+        for scp in "${ref_scps[@]}"; do
+            opts+=(--ref_scp "${data_feats}/${dset}/${scp}" --inf_scp "${dir}/${scp}")
+        done
+        tmp=$(fresh_tmp "${dir}/scoring")
+        # shellcheck disable=SC2086  # scoring_metrics holds several words
+        run_logged "${dir}/logs/enh_score.log" ${python} -m espnet_mamba.bin.enh_score score \
+            "${opts[@]}" --metrics ${scoring_metrics} --output_dir "${tmp}"
+        finish_dir "${dir}/scoring"
+        sed 's/^/  /' "${dir}/logs/enh_score.log"
+        log "  per utterance: ${dir}/scoring/per_utterance.tsv"
+    done
+    run_logged "${enh_exp}/logs/enh_results.log" \
+        ${python} -m espnet_mamba.bin.enh_score results "${enh_exp}"
+    cat "${enh_exp}/RESULTS.md"
+    stage_done
+fi
+
+log "Finished stages ${stage}-${stop_stage} [${SECONDS}s]"
