@@ -8,6 +8,11 @@ sentences); dev and test sentences never occur in train. Training utterances are
 by several espeak-ng voices at random speeds and pitches; dev uses the training voices,
 test half the training voices and half voices held out from training. Needs the
 ``espeak-ng`` program (Debian/Ubuntu: ``apt-get install espeak-ng``).
+
+A single-voice corpus at a fixed speed and pitch (for TTS):
+
+    python -m espnet_mamba.bin.espeak_corpus --out data --wavdir wav \
+        --voices en-us+m1 --held_out_voices --speed_range 160 160 --pitch_range 50 50
 """
 import argparse
 import random
@@ -127,14 +132,35 @@ def write_set(name: str, items: Sequence[Tuple[str, str, str, int, int]], out: P
     return sum(seconds) / 3600
 
 
-def plan(texts: List[str], voices: List[str], prefix: str, rng: random.Random):
+def plan(texts: List[str], voices: List[str], prefix: str, rng: random.Random,
+         speed_range: Tuple[int, int] = (130, 190), pitch_range: Tuple[int, int] = (30, 70)):
+    """(utt, text, voice, speed, pitch) per sentence: voices in turn, speed (words per
+    minute) and pitch (0-99) drawn uniformly from the inclusive ranges."""
     items = []
     for i, text in enumerate(texts):
         voice = voices[i % len(voices)]
         speaker = voice.replace("+", "-")
-        items.append((f"{speaker}_{prefix}{i:05d}", text, voice, rng.randint(130, 190),
-                      rng.randint(30, 70)))
+        items.append((f"{speaker}_{prefix}{i:05d}", text, voice, rng.randint(*speed_range),
+                      rng.randint(*pitch_range)))
     return items
+
+
+def check_voices(voices: Sequence[str]) -> None:
+    """Exit with a message naming the first voice espeak-ng does not know."""
+    for voice in voices:
+        proc = subprocess.run(["espeak-ng", "-v", voice, "-q", "x"], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            sys.exit(f"espeak_corpus: espeak-ng has no voice {voice!r}: "
+                     f"{proc.stderr.strip()} (list them with espeak-ng --voices)")
+
+
+def check_range(name: str, low: int, high: int, limits: Tuple[int, int]) -> Tuple[int, int]:
+    """``(low, high)`` if ``limits[0] <= low <= high <= limits[1]``, else exit naming it."""
+    if not limits[0] <= low <= high <= limits[1]:
+        sys.exit(f"espeak_corpus: --{name} must be MIN MAX with {limits[0]} <= MIN <= MAX "
+                 f"<= {limits[1]}; got {low} {high}")
+    return low, high
 
 
 def main(argv=None) -> None:
@@ -153,22 +179,35 @@ def main(argv=None) -> None:
                              "and speeds from this seed (still unseen in --seed's train/dev)")
     parser.add_argument("--test_name", default="test",
                         help="data dir name of the test set")
+    parser.add_argument("--voices", nargs="+", default=TRAIN_VOICES, metavar="VOICE",
+                        help="espeak-ng voices of train, dev and the first half of test")
+    parser.add_argument("--held_out_voices", nargs="*", default=HELD_OUT_VOICES,
+                        metavar="VOICE", help="voices of the second half of test, never "
+                        "in train/dev (none: the whole test set by --voices)")
+    parser.add_argument("--speed_range", nargs=2, type=int, default=[130, 190],
+                        metavar=("MIN", "MAX"), help="speaking rate in words per minute")
+    parser.add_argument("--pitch_range", nargs=2, type=int, default=[30, 70],
+                        metavar=("MIN", "MAX"), help="espeak-ng pitch, 0-99")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     if shutil.which("espeak-ng") is None:
         sys.exit("espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng)")
+    prosody = dict(speed_range=check_range("speed_range", *args.speed_range, (80, 450)),
+                   pitch_range=check_range("pitch_range", *args.pitch_range, (0, 99)))
+    check_voices(args.voices + args.held_out_voices)
     rng = random.Random(args.seed)
     train = sentences(args.num_train, rng, set())
     dev = sentences(args.num_dev, rng, set(train))
     test = sentences(args.num_test, rng, set(train) | set(dev))
-    sets = {"train": plan(train, TRAIN_VOICES, "tr", rng), "dev": plan(dev, TRAIN_VOICES, "dv", rng)}
+    sets = {"train": plan(train, args.voices, "tr", rng, **prosody),
+            "dev": plan(dev, args.voices, "dv", rng, **prosody)}
     if args.test_seed is not None:
         rng = random.Random(args.test_seed)
         test = sentences(args.num_test, rng, set(train) | set(dev))
         sets = {}
-    half = len(test) // 2
-    sets[args.test_name] = (plan(test[:half], TRAIN_VOICES, "ts", rng)
-                            + plan(test[half:], HELD_OUT_VOICES, "th", rng))
+    half = len(test) // 2 if args.held_out_voices else len(test)
+    sets[args.test_name] = (plan(test[:half], args.voices, "ts", rng, **prosody)
+                            + plan(test[half:], args.held_out_voices, "th", rng, **prosody))
     for name, items in sets.items():
         hours = write_set(name, items, args.out, args.wavdir, args.fs, args.jobs)
         print(f"{name}: {len(items)} utterances, {hours:.2f} h, "
