@@ -29,7 +29,7 @@ done
 ./tts.sh \
     --ngpu 0 \
     --nj 2 \
-    --inference_nj 2 \
+    --inference_nj 1 \
     --fs 16k \
     --token_type char \
     --train_set train_nodev \
