@@ -23,7 +23,7 @@ pytestmark = [
 def recipe(tmp_path_factory, recipe_env):
     root = tmp_path_factory.mktemp("mini_an4_enh")
     outputs = shutil.ignore_patterns("data", "dump", "exp", "downloads")
-    for part in ("TEMPLATE/enh1", "mini_an4/enh1", "mini_an4/asr1"):
+    for part in ("TEMPLATE/lib", "TEMPLATE/enh1", "mini_an4/enh1", "mini_an4/asr1"):
         shutil.copytree(REPO / "egs2" / part, root / "egs2" / part, symlinks=True,
                         ignore=outputs)
     recipe = root / "egs2" / "mini_an4" / "enh1"

@@ -18,9 +18,9 @@ pytestmark = [
 
 
 def copy_recipe(dst: Path) -> Path:
-    """egs2/TEMPLATE/asr1 and egs2/mini_an4/asr1 (sources only), symlinks kept."""
+    """egs2/TEMPLATE/{lib,asr1} and egs2/mini_an4/asr1 (sources only), symlinks kept."""
     outputs = shutil.ignore_patterns("data", "dump", "exp", "downloads")
-    for part in ("TEMPLATE/asr1", "mini_an4/asr1"):
+    for part in ("TEMPLATE/lib", "TEMPLATE/asr1", "mini_an4/asr1"):
         shutil.copytree(REPO / "egs2" / part, dst / "egs2" / part, symlinks=True,
                         ignore=outputs)
     return dst / "egs2" / "mini_an4" / "asr1"
