@@ -13,6 +13,7 @@ import importlib.abc
 import importlib.util
 import sys
 import threading
+import warnings
 from functools import lru_cache
 from typing import Callable, Dict, List, NamedTuple
 
@@ -72,31 +73,55 @@ def _load(target: str) -> type:
     return getattr(importlib.import_module(module), attr)
 
 
-def add_class(choices, name: str, cls: type) -> None:
-    """Add ``cls`` under ``name`` to a ``ClassChoices``; idempotent.
+ALIAS_PREFIX = "espnet_mamba."  # every class is also registered as espnet_mamba.<name>
+_warned = set()  # (choices name, class name) collisions already reported
+
+
+def add_class(choices, name: str, cls: type) -> str:
+    """Add ``cls`` to a ``ClassChoices`` under ``name`` and under the alias
+    ``espnet_mamba.<name>``; idempotent.
+
+    If ESPnet (or another plugin) already holds ``name``, that class keeps it and ``cls``
+    is reachable by the alias only; one warning names both.  ESPnet's own names are
+    identifiers, so the dotted alias cannot collide with them.
+
+    Returns:
+        The name ``cls`` answers to without the alias: ``name``, or the alias on a
+        collision.
 
     Raises:
-        RegistrationError: ``name`` is not lower case, ``cls`` is not a subclass of the
-            choices' base type, or another class already holds ``name``.
+        RegistrationError: ``name`` is not lower case, or ``cls`` is not a subclass of
+            the choices' base type (programming errors of this project).
     """
     if name != name.lower():
         raise RegistrationError(f"class choice names must be lower case: {name!r}")
-    existing = choices.classes.get(name)
-    if existing is cls:
-        return
-    if existing is not None:
-        raise RegistrationError(
-            f"--{choices.name} {name!r} is already taken by "
-            f"{existing.__module__}.{existing.__qualname__}; refusing to shadow it with "
-            f"{cls.__module__}.{cls.__qualname__}"
-        )
     base = choices.base_type
     if base is not None and not issubclass(cls, base):
         raise RegistrationError(
             f"{cls.__qualname__} cannot be a --{choices.name}: it is not a subclass of "
             f"{base.__module__}.{base.__qualname__}"
         )
-    choices.classes[name] = cls
+    alias = ALIAS_PREFIX + name
+    choices.classes[alias] = cls
+    existing = choices.classes.get(name)
+    if existing is None or _same_class(existing, cls):
+        choices.classes[name] = cls
+        return name
+    if (choices.name, name) not in _warned:
+        _warned.add((choices.name, name))
+        warnings.warn(
+            f"--{choices.name} {name!r} is already taken by "
+            f"{existing.__module__}.{existing.__qualname__}, which keeps it; espnet-mamba's "
+            f"{cls.__module__}.{cls.__qualname__} is registered as --{choices.name} "
+            f"{alias!r} (write `{choices.name}: {alias}` in the config)",
+            RuntimeWarning, stacklevel=2,
+        )
+    return alias
+
+
+def _same_class(a: type, b: type) -> bool:
+    """The same class, or the same one from a re-imported module."""
+    return a is b or (a.__module__, a.__qualname__) == (b.__module__, b.__qualname__)
 
 
 def register_module(module) -> None:

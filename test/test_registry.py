@@ -1,4 +1,5 @@
 """Registration into ESPnet's ClassChoices: names, idempotency, checks, refusals."""
+import os
 import subprocess
 import sys
 
@@ -44,13 +45,69 @@ def test_register_is_idempotent():
     assert len(hooks) == 1
 
 
-def test_shadowing_a_builtin_is_refused():
+def test_a_taken_name_stays_espnets_and_ours_gets_the_alias():
     from espnet2.asr.encoder.conformer_encoder import ConformerEncoder
 
     choices = ClassChoices("encoder", {"conformer": ConformerEncoder}, type_check=AbsEncoder)
-    with pytest.raises(registry.RegistrationError, match="already taken by .*ConformerEncoder"):
-        registry.add_class(choices, "conformer", ConMambaEncoder)
-    assert choices.classes["conformer"] is ConformerEncoder
+    with pytest.warns(RuntimeWarning, match=r"'conformer' is already taken by "
+                      r".*ConformerEncoder.*ConMambaEncoder is registered as --encoder "
+                      r"'espnet_mamba.conformer'"):
+        assert registry.add_class(choices, "conformer", ConMambaEncoder) == (
+            "espnet_mamba.conformer")
+    assert choices.get_class("conformer") is ConformerEncoder
+    assert choices.get_class("espnet_mamba.conformer") is ConMambaEncoder
+
+
+def test_every_class_also_answers_to_its_alias():
+    import espnet2.tasks.asr as asr
+    import espnet2.tasks.enh as enh
+    import espnet2.tasks.tts as tts
+
+    assert asr.encoder_choices.get_class("espnet_mamba.conmamba") is ConMambaEncoder
+    assert "espnet_mamba.cross_mamba" in asr.decoder_choices.classes
+    assert "espnet_mamba.mamba" in enh.separator_choices.classes
+    assert "espnet_mamba.mamba_tts" in tts.tts_choices.classes
+
+
+FAKE_BUILTIN = """
+import warnings
+import espnet2.tasks.asr as asr
+from espnet2.asr.encoder.abs_encoder import AbsEncoder
+
+class MambaEncoder(AbsEncoder):  # what a future ESPnet (or a fork) may ship as 'mamba'
+    def output_size(self):
+        return 1
+    def forward(self, *args):
+        raise NotImplementedError
+
+asr.encoder_choices.classes["mamba"] = MambaEncoder
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import espnet_mamba  # registers into the already-imported task module
+    import espnet2.tasks.enh_s2t  # and into a task imported later (the import hook)
+ours = [w.message for w in caught if "already taken" in str(w.message)]
+print("=", len(ours), *ours)
+print("=", asr.encoder_choices.get_class("mamba") is MambaEncoder)
+print("=", asr.encoder_choices.get_class("espnet_mamba.mamba").__module__)
+args = asr.ASRTask.get_parser().parse_args(["--encoder", "espnet_mamba.mamba"])
+print("=", args.encoder)
+"""
+
+
+def test_an_espnet_that_ships_its_own_mamba_keeps_importing():
+    env = dict(os.environ, ESPNET_MAMBA_NO_AUTOLOAD="1")  # as if ESPnet came first
+    out = subprocess.run([sys.executable, "-c", FAKE_BUILTIN], capture_output=True,
+                         text=True, env=env, cwd=os.path.dirname(os.path.dirname(
+                             espnet_mamba.__file__)))
+    assert out.returncode == 0, out.stderr
+    lines = [line[2:] for line in out.stdout.splitlines() if line.startswith("= ")]
+    # one warning per option: asr's --encoder, and enh_s2t's copy of it, --asr_encoder
+    assert lines[0].startswith("2 --encoder 'mamba' is already taken by __main__.MambaEncoder")
+    assert "espnet_mamba.asr.encoder.mamba_encoder.MambaEncoder is registered as " \
+           "--encoder 'espnet_mamba.mamba'" in lines[0]
+    assert "--asr_encoder 'espnet_mamba.mamba'" in lines[0]
+    assert lines[1:] == ["True", "espnet_mamba.asr.encoder.mamba_encoder",
+                         "espnet_mamba.mamba"]
 
 
 def test_wrong_base_type_is_refused():

@@ -13,11 +13,9 @@ Every buffer is bounded (fewer than ``n_fft`` samples, fewer than the subsamplin
 receptive field + stride frames) and every state has a fixed size, so memory does not
 grow with the length of the stream; only the hypothesis does.
 """
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, NamedTuple, Optional, Union
+from typing import List, NamedTuple, Optional, Union
 
-import numba
 import numpy as np
 import torch
 from espnet2.asr.frontend.default import DefaultFrontend
@@ -25,6 +23,34 @@ from espnet2.layers.global_mvn import GlobalMVN
 from espnet2.layers.utterance_mvn import UtteranceMVN
 
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder, MambaEncoderState
+from espnet_mamba.ops.scan_cpu import single_threaded
+
+# Integer PCM is scaled to [-1, 1) as soundfile reads it.
+_PCM_SCALE = {torch.int16: 2.0 ** 15, torch.int32: 2.0 ** 31}
+
+
+def as_mono_samples(samples: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
+    """A chunk of a mono stream as float32 samples (n,).
+
+    Accepts (n,), (1, n) (what ``torchaudio.load`` returns) and (n, 1) (``soundfile``);
+    float audio as is, int16/int32 PCM scaled to [-1, 1).
+
+    Raises:
+        ValueError: more than one channel, or not 1-D/2-D.
+        TypeError: another dtype (e.g. uint8, int64, complex, bool).
+    """
+    samples = torch.as_tensor(samples)
+    if samples.dim() == 2 and 1 in samples.shape:
+        samples = samples.reshape(-1)
+    if samples.dim() != 1:
+        raise ValueError(
+            f"streaming takes a mono chunk shaped (n,), (1, n) or (n, 1); got shape "
+            f"{tuple(samples.shape)} (for stereo, mix down or pick one channel first)")
+    if samples.dtype in _PCM_SCALE:
+        return samples.to(torch.float32) / _PCM_SCALE[samples.dtype]
+    if not samples.is_floating_point():
+        raise TypeError(f"streaming takes float or int16/int32 PCM samples; got {samples.dtype}")
+    return samples.to(torch.float32)
 
 
 class StreamingFeatures:
@@ -124,21 +150,6 @@ class StreamingFeatures:
         return self.buffer.numel()
 
 
-@contextmanager
-def serial_numba() -> Iterator[None]:
-    """Run numba's parallel kernels (the CPU selective scan) on one thread meanwhile.
-
-    A chunk is a few frames: too little work to share, and waking numba's thread pool
-    next to torch's costs more than the scan itself (tens of ms a call on a busy CPU).
-    """
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
-
-
 class StreamingMambaEncoder:
     """Audio chunks -> encoder output frames of an ASR model with a causal ``mamba``
     encoder, carrying the frontend, subsampling and layer states between chunks.
@@ -189,7 +200,7 @@ class StreamingMambaEncoder:
 
     def _encode(self, feats: torch.Tensor) -> torch.Tensor:
         device = next(self.encoder.parameters()).device
-        with serial_numba():
+        with single_threaded():  # a chunk is too little work to share
             out, self.state = self.encoder.forward_chunk(feats.to(device), self.state,
                                                          ctc=self.model.ctc)
         return out[0]
@@ -267,9 +278,25 @@ class StreamingSpeech2Text:
         self.token_ids: List[int] = []
         self.last_id = self.blank_id  # CTC collapses repeats across chunk borders too
 
-    def __call__(self, samples: Union[torch.Tensor, np.ndarray]) -> StreamingResult:
-        """Add a chunk of samples (n,); return the partial hypothesis."""
-        self._decode(self.encoder.accept(torch.as_tensor(samples)))
+    def __call__(self, samples: Union[torch.Tensor, np.ndarray],
+                 sample_rate: Optional[int] = None) -> StreamingResult:
+        """Add a chunk of samples; return the partial hypothesis.
+
+        Args:
+            samples: Mono audio, (n,), (1, n) or (n, 1); float, or int16/int32 PCM
+                (scaled to [-1, 1), as soundfile reads it).
+            sample_rate: The chunk's sampling rate, checked against the model's
+                (:attr:`sample_rate`) when given.
+
+        Raises:
+            ValueError: stereo or other shapes; a sampling rate other than the model's.
+            TypeError: samples of another dtype.
+        """
+        if sample_rate is not None and sample_rate != self.sample_rate:
+            raise ValueError(f"the model expects {self.sample_rate} Hz audio; got "
+                             f"{sample_rate} Hz (resample first, e.g. with "
+                             "torchaudio.functional.resample)")
+        self._decode(self.encoder.accept(as_mono_samples(samples)))
         return self.result()
 
     def finish(self) -> StreamingResult:

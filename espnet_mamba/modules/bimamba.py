@@ -9,23 +9,9 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
-from espnet_mamba.modules.mamba import Mamba, length_mask
-
-
-def reverse_padded(x: torch.Tensor, lengths: Optional[torch.Tensor], dim: int) -> torch.Tensor:
-    """Reverse the first ``lengths[b]`` frames of each sequence along ``dim``.
-
-    Padded frames stay where they are. ``lengths=None`` reverses the whole axis.
-    """
-    if lengths is None:
-        return x.flip(dim)
-    max_len = x.shape[dim]
-    t = torch.arange(max_len, device=x.device)[None, :]
-    lengths = lengths.to(x.device)[:, None]
-    index = torch.where(t < lengths, lengths - 1 - t, t)  # (batch, max_len)
-    shape = [1] * x.dim()
-    shape[0], shape[dim] = x.shape[0], max_len
-    return x.gather(dim, index.view(shape).expand_as(x))
+from espnet_mamba.checks import one_of
+from espnet_mamba.modules.mamba import Mamba
+from espnet_mamba.modules.padding import check_lengths, mask_frames, reverse_padded
 
 
 class BiMambaInner(Mamba):
@@ -45,13 +31,13 @@ class BiMambaInner(Mamba):
         self, hidden_states: torch.Tensor, lengths: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
         """(batch, L, d_model) -> (batch, L, d_model); padded frames are zero."""
+        if lengths is not None:
+            check_lengths(lengths, hidden_states)
         x, z = self._in(hidden_states)
         y_f, _ = self._ssm(x, z)
         y_b, _ = self._ssm(reverse_padded(x, lengths, 2), reverse_padded(z, lengths, 2), "_b")
         out = self._out((y_f + reverse_padded(y_b, lengths, 2)) / 2)
-        if lengths is not None:
-            out = out * length_mask(lengths, out.shape[1]).unsqueeze(-1).to(out.dtype)
-        return out
+        return out if lengths is None else mask_frames(out, lengths)
 
 
 class BiMambaOuter(nn.Module):
@@ -69,8 +55,7 @@ class BiMambaOuter(nn.Module):
 
     def __init__(self, d_model: int, merge: str = "add", **kwargs):
         super().__init__()
-        if merge not in ("add", "concat"):
-            raise ValueError(f"merge must be 'add' or 'concat'; got {merge!r}")
+        one_of("bidirectional_merge", merge, ("add", "concat"))
         self.merge = merge
         self.mamba_fwd = Mamba(d_model, **kwargs)
         self.mamba_bwd = Mamba(d_model, **kwargs)
@@ -81,6 +66,8 @@ class BiMambaOuter(nn.Module):
         self, hidden_states: torch.Tensor, lengths: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
         """(batch, L, d_model) -> (batch, L, d_model); padded frames are zero."""
+        if lengths is not None:
+            check_lengths(lengths, hidden_states)
         fwd = self.mamba_fwd(hidden_states, lengths)
         bwd = reverse_padded(
             self.mamba_bwd(reverse_padded(hidden_states, lengths, 1), lengths), lengths, 1
@@ -88,9 +75,7 @@ class BiMambaOuter(nn.Module):
         if self.merge == "add":
             return fwd + bwd
         out = self.merge_proj(torch.cat([fwd, bwd], dim=-1))
-        if lengths is not None:
-            out = out * length_mask(lengths, out.shape[1]).unsqueeze(-1).to(out.dtype)
-        return out
+        return out if lengths is None else mask_frames(out, lengths)
 
 
 def build_mixer(
@@ -106,8 +91,5 @@ def build_mixer(
         return Mamba(d_model, **mamba_kwargs)
     if bidirectional_type == "inner":
         return BiMambaInner(d_model, **mamba_kwargs)
-    if bidirectional_type == "outer":
-        return BiMambaOuter(d_model, merge=bidirectional_merge, **mamba_kwargs)
-    raise ValueError(
-        f"bidirectional_type must be 'inner' or 'outer'; got {bidirectional_type!r}"
-    )
+    one_of("bidirectional_type", bidirectional_type, ("inner", "outer"))
+    return BiMambaOuter(d_model, merge=bidirectional_merge, **mamba_kwargs)

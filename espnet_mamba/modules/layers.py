@@ -5,19 +5,18 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
+from espnet_mamba.checks import one_of
 from espnet_mamba.modules.bimamba import build_mixer
-from espnet_mamba.modules.mamba import length_mask
 
 NORMS = ("layer_norm", "rms_norm")
 
 
 def make_norm(kind: str, size: int, eps: float = 1e-5) -> nn.Module:
     """``layer_norm`` (nn.LayerNorm) or ``rms_norm`` (nn.RMSNorm)."""
+    one_of("norm", kind, NORMS)
     if kind == "layer_norm":
         return nn.LayerNorm(size, eps=eps)
-    if kind == "rms_norm":
-        return nn.RMSNorm(size, eps=eps)
-    raise ValueError(f"norm must be one of {NORMS}; got {kind!r}")
+    return nn.RMSNorm(size, eps=eps)
 
 
 class ConvolutionModule(nn.Module):
@@ -39,10 +38,9 @@ class ConvolutionModule(nn.Module):
     def __init__(self, channels: int, kernel_size: int = 31, norm: str = "batch_norm",
                  bias: bool = True):
         super().__init__()
-        if kernel_size % 2 != 1:
-            raise ValueError(f"cnn_module_kernel must be odd; got {kernel_size}")
-        if norm not in ("batch_norm", "layer_norm"):
-            raise ValueError(f"conv norm must be 'batch_norm' or 'layer_norm'; got {norm!r}")
+        if kernel_size < 1 or kernel_size % 2 != 1:
+            raise ValueError(f"cnn_module_kernel must be odd and >= 1; got {kernel_size}")
+        one_of("cnn_module_norm", norm, ("batch_norm", "layer_norm"))
         self.pointwise_conv1 = nn.Conv1d(channels, 2 * channels, 1, bias=bias)
         self.depthwise_conv = nn.Conv1d(channels, channels, kernel_size,
                                         padding=(kernel_size - 1) // 2, groups=channels,
@@ -56,7 +54,7 @@ class ConvolutionModule(nn.Module):
         """x: (batch, T, channels); mask: (batch, T) True at real frames."""
         x = nn.functional.glu(self.pointwise_conv1(x.transpose(1, 2)), dim=1)
         if mask is not None:
-            x = x * mask.unsqueeze(1).to(x.dtype)
+            x = torch.where(mask.unsqueeze(1), x, x.new_zeros(()))
         x = self.depthwise_conv(x)
         if self.norm_type == "batch_norm":
             x = self.norm(x)
@@ -92,7 +90,3 @@ class MambaLayer(nn.Module):
         y, state = self.mixer.forward_chunk(self.norm(x), state)
         return x + self.dropout(y), state
 
-
-def mask_frames(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Zero the frames at or past ``lengths``: x (batch, T, D)."""
-    return x * length_mask(lengths, x.shape[1]).unsqueeze(-1).to(x.dtype)

@@ -12,7 +12,10 @@ from typing import NamedTuple, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from typeguard import typechecked
 
+from espnet_mamba.checks import at_least, one_of
+from espnet_mamba.modules.padding import check_lengths, mask_frames
 from espnet_mamba.ops import causal_conv1d, selective_scan
 
 
@@ -25,11 +28,6 @@ class MambaState(NamedTuple):
 
     conv: torch.Tensor
     ssm: torch.Tensor
-
-
-def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
-    """(batch, max_len) bool mask, True at real frames."""
-    return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]
 
 
 class Mamba(nn.Module):
@@ -49,8 +47,13 @@ class Mamba(nn.Module):
         conv_bias: Bias in the depthwise convolution.
         bias: Bias in ``in_proj`` and ``out_proj``.
         layer_idx: Index of this layer (kept for mamba-ssm compatibility).
+
+    Raises:
+        TypeError: an argument of the wrong type (e.g. a string for a size).
+        ValueError: a size below 1, or step sizes outside 0 < dt_min <= dt_max.
     """
 
+    @typechecked
     def __init__(
         self,
         d_model: int,
@@ -68,8 +71,15 @@ class Mamba(nn.Module):
         layer_idx: Optional[int] = None,
     ):
         super().__init__()
-        if dt_init not in ("random", "constant"):
-            raise ValueError(f"dt_init must be 'random' or 'constant'; got {dt_init!r}")
+        at_least(1, d_model=d_model, d_state=d_state, d_conv=d_conv, expand=expand)
+        if isinstance(dt_rank, str) and dt_rank != "auto":
+            raise ValueError(f"dt_rank must be 'auto' or an int >= 1; got {dt_rank!r}")
+        if isinstance(dt_rank, int):
+            at_least(1, dt_rank=dt_rank)
+        if not 0 < dt_min <= dt_max:
+            raise ValueError(f"dt_min and dt_max must satisfy 0 < dt_min <= dt_max; got "
+                             f"{dt_min!r} and {dt_max!r}")
+        one_of("dt_init", dt_init, ("random", "constant"))
         self.d_model = d_model
         self.d_state = d_state
         self.d_conv = d_conv
@@ -168,11 +178,10 @@ class Mamba(nn.Module):
 
         The scan is causal, so real frames never see padding.
         """
-        x, z = self._in(hidden_states)
-        out = self._out(self._ssm(x, z)[0])
-        if lengths is not None:
-            out = out * length_mask(lengths, out.shape[1]).unsqueeze(-1).to(out.dtype)
-        return out
+        if lengths is None:
+            return self._out(self._ssm(*self._in(hidden_states))[0])
+        check_lengths(lengths, hidden_states)
+        return mask_frames(self._out(self._ssm(*self._in(hidden_states))[0]), lengths)
 
     def allocate_inference_cache(
         self, batch_size: int, max_seqlen: int = 1, dtype: Optional[torch.dtype] = None

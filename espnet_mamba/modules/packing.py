@@ -3,7 +3,7 @@ from typing import Tuple
 
 import torch
 
-from espnet_mamba.modules.mamba import length_mask
+from espnet_mamba.modules.padding import mask_frames
 
 
 def pack_prefix(prefix: torch.Tensor, prefix_lens: torch.Tensor, seq: torch.Tensor
@@ -31,5 +31,5 @@ def pack_prefix(prefix: torch.Tensor, prefix_lens: torch.Tensor, seq: torch.Tens
     source = torch.where(j < lens, j, (S + j - lens).clamp(max=S + L - 1))
     both = torch.cat([prefix, seq], dim=1)
     packed = both.gather(1, source.unsqueeze(-1).expand(-1, -1, both.shape[-1]))
-    packed = packed * length_mask(lens[:, 0] + L, S + L).unsqueeze(-1).to(packed.dtype)
+    packed = mask_frames(packed, lens[:, 0] + L)
     return packed, lens + torch.arange(L, device=prefix.device)[None, :]

@@ -10,12 +10,29 @@ The inner loops run over the N state entries, which LLVM vectorizes; for float32
 exponential is a branch-free Cody-Waite/polynomial ``exp`` (about 1 ulp) that vectorizes
 too, where a libm call would not. float64 uses ``math.exp``.
 
+Threads.  Each kernel is compiled twice: parallel over (batch, channel) on numba's
+threading layer, and serial.  numba's default layer here is GNU OpenMP, which cannot
+survive ``fork()`` (a child that launches a parallel region after its parent did is
+killed: "fork() called from a process already using GNU OpenMP"), and its
+``workqueue`` fallback aborts when two Python threads enter it at once.  Rather than
+depend on the ``tbb`` layer (a PyPI wheel whose versions numba accepts only within a
+range, absent on many machines), the serial kernels are used where the parallel ones are
+unsafe or useless: in a process forked after its parent ran a parallel kernel (unless
+the layer is ``tbb``, which is fork-safe), while another Python thread is inside a
+parallel kernel, and inside :func:`single_threaded` (streaming chunks).  The serial
+forward gives the same numbers bit for bit; the serial backward sums the B/C gradients
+of a group in another order (float rounding).
+
 Shapes (all contiguous, same float dtype):
     u, delta: (batch, dim, L)       A: (dim, N)
     B, C:     (batch, G, L, N)      h0: (batch, dim, N)
 """
+import contextlib
 import math
-from typing import Optional, Tuple
+import os
+import threading
+import types as pytypes
+from typing import Iterator, Optional, Tuple
 
 import numba
 import numpy as np
@@ -26,7 +43,7 @@ from numba.extending import intrinsic, overload
 
 CHUNK = 64
 
-_JIT = dict(nogil=True, parallel=True, fastmath=True, cache=True, error_model="numpy")
+_JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy")
 
 
 @intrinsic
@@ -66,7 +83,6 @@ def _exp_overload(x):  # pragma: no cover - compiled
     return lambda x: math.exp(x)
 
 
-@numba.njit(**_JIT)
 def _forward_kernel(u, delta, A, B, C, h0, y, h_last, h_ckpt, chunk):  # pragma: no cover
     nb, dim, L = u.shape
     N = A.shape[1]
@@ -89,7 +105,6 @@ def _forward_kernel(u, delta, A, B, C, h0, y, h_last, h_ckpt, chunk):  # pragma:
         h_last[b, d] = h
 
 
-@numba.njit(**_JIT)
 def _backward_kernel(
     u, delta, A, B, C, h_ckpt, dy, dh_last, chunk, n_parts,
     du, ddelta, dA, dB, dC, dh0,
@@ -141,6 +156,72 @@ def _backward_kernel(
             dh0[b, d] = grad_h
 
 
+def _compile(kernel, parallel: bool):
+    """njit ``kernel``; the serial copy gets its own name so numba's on-disk cache
+    (keyed by the function's qualified name) keeps the two apart."""
+    if not parallel:
+        kernel = pytypes.FunctionType(kernel.__code__, kernel.__globals__,
+                                      kernel.__name__ + "_serial")
+        kernel.__qualname__ = kernel.__name__
+    return numba.njit(parallel=parallel, **_JIT)(kernel)
+
+
+_KERNELS = {parallel: (_compile(_forward_kernel, parallel), _compile(_backward_kernel, parallel))
+            for parallel in (True, False)}
+
+
+class _Threads:
+    """Which kernels a call may use (see the module doc)."""
+
+    parallel_lock = threading.Lock()  # held while a parallel kernel runs
+    local = threading.local()  # .serial: inside single_threaded()
+    parallel_used = False  # this process has launched numba's threading layer
+    forked_unsafe = False  # forked after the parent used a layer that is not fork-safe
+
+    @classmethod
+    def after_fork_in_child(cls) -> None:
+        cls.parallel_lock = threading.Lock()
+        if cls.parallel_used and numba.threading_layer() != "tbb":
+            cls.forked_unsafe = True
+
+    @classmethod
+    @contextlib.contextmanager
+    def kernels(cls) -> Iterator[tuple]:
+        """(forward, backward) kernels for this call."""
+        if (cls.forked_unsafe or getattr(cls.local, "serial", False)
+                or not cls.parallel_lock.acquire(blocking=False)):
+            yield _KERNELS[False]
+            return
+        try:
+            cls.parallel_used = True
+            yield _KERNELS[True]
+        finally:
+            cls.parallel_lock.release()
+
+
+os.register_at_fork(after_in_child=_Threads.after_fork_in_child)
+
+
+def parallel_unsafe_after_fork() -> bool:
+    """True in a forked child whose parent ran the parallel kernels (serial kernels here)."""
+    return _Threads.forked_unsafe
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run the CPU scan on the calling thread only, meanwhile (same results).
+
+    For small inputs, e.g. a streaming chunk of a few frames: waking the thread pool
+    next to torch's costs more than the scan itself (tens of ms on a busy CPU).
+    """
+    previous = getattr(_Threads.local, "serial", False)
+    _Threads.local.serial = True
+    try:
+        yield
+    finally:
+        _Threads.local.serial = previous
+
+
 def _np(t: torch.Tensor) -> np.ndarray:
     return t.detach().contiguous().numpy()
 
@@ -160,7 +241,11 @@ class SelectiveScanCPU(torch.autograd.Function):
         h_last = torch.empty_like(h0)
         h_ckpt = u.new_empty(nb, dim, n_chunks, A.shape[1])
         args = [_np(x) for x in (u, delta, A, B, C, h0)]
-        _forward_kernel(*args, y.numpy(), h_last.numpy(), h_ckpt.numpy(), CHUNK)
+        if u.numel():
+            with _Threads.kernels() as (forward, _):
+                forward(*args, y.numpy(), h_last.numpy(), h_ckpt.numpy(), CHUNK)
+        else:  # nothing to scan: the last state is the initial one
+            h_last.copy_(h0)
         ctx.save_for_backward(u, delta, A, B, C, h_ckpt)
         return y, h_last
 
@@ -172,20 +257,25 @@ class SelectiveScanCPU(torch.autograd.Function):
         dh_last = (
             u.new_zeros(nb, dim, A.shape[1]) if dh_last is None else dh_last.to(u.dtype)
         )
-        # Enough (batch, channel-slice) work units for every thread; each slice owns
-        # a partial dB/dC buffer because channels of one group share B and C.
-        n_parts = min(dim, -(-numba.get_num_threads() // nb))
-        du = torch.empty_like(u)
-        ddelta = torch.empty_like(u)
-        dA = u.new_zeros(nb, dim, A.shape[1])
-        dB = u.new_zeros((n_parts,) + tuple(B.shape))
-        dC = u.new_zeros((n_parts,) + tuple(C.shape))
-        dh0 = torch.empty_like(dh_last)
-        _backward_kernel(
-            *[_np(x) for x in (u, delta, A, B, C, h_ckpt, dy, dh_last)],
-            CHUNK, n_parts,
-            du.numpy(), ddelta.numpy(), dA.numpy(), dB.numpy(), dC.numpy(), dh0.numpy(),
-        )
+        if not u.numel():  # empty batch or length: the state passes through unchanged
+            return (torch.zeros_like(u), torch.zeros_like(u), torch.zeros_like(A),
+                    torch.zeros_like(B), torch.zeros_like(C), dh_last.clone())
+        with _Threads.kernels() as (_, backward):
+            # Enough (batch, channel-slice) work units for every thread; each slice owns
+            # a partial dB/dC buffer because channels of one group share B and C.
+            threads = 1 if backward is _KERNELS[False][1] else numba.get_num_threads()
+            n_parts = min(dim, -(-threads // nb))
+            du = torch.empty_like(u)
+            ddelta = torch.empty_like(u)
+            dA = u.new_zeros(nb, dim, A.shape[1])
+            dB = u.new_zeros((n_parts,) + tuple(B.shape))
+            dC = u.new_zeros((n_parts,) + tuple(C.shape))
+            dh0 = torch.empty_like(dh_last)
+            backward(
+                *[_np(x) for x in (u, delta, A, B, C, h_ckpt, dy, dh_last)],
+                CHUNK, n_parts,
+                du.numpy(), ddelta.numpy(), dA.numpy(), dB.numpy(), dC.numpy(), dh0.numpy(),
+            )
         return du, ddelta, dA.sum(0), dB.sum(0), dC.sum(0), dh0
 
 

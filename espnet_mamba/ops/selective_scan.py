@@ -14,7 +14,14 @@ from espnet_mamba.ops import cuda_kernels
 from espnet_mamba.ops.scan_cpu import scan_cpu
 
 
-def _check_shapes(u, delta, A, B, C, initial_state) -> None:
+def _check_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state) -> None:
+    """Shapes and dtypes of :func:`selective_scan`'s arguments, each named when wrong."""
+    named = dict(u=u, delta=delta, A=A, B=B, C=C, D=D, z=z, delta_bias=delta_bias,
+                 initial_state=initial_state)
+    for name, t in named.items():
+        if t is not None and not (t.is_floating_point() or (name == "A" and t.is_complex())):
+            raise TypeError(f"selective_scan: {name} must be a floating-point tensor; got "
+                            f"{t.dtype}")
     if u.dim() != 3 or delta.shape != u.shape:
         raise ValueError(
             f"u and delta must both be (batch, dim, L); got {tuple(u.shape)} and "
@@ -41,6 +48,12 @@ def _check_shapes(u, delta, A, B, C, initial_state) -> None:
             f"initial_state must be (batch={nb}, dim={dim}, N={N}); "
             f"got {tuple(initial_state.shape)}"
         )
+    if z is not None and z.shape != u.shape:
+        raise ValueError(f"z must be (batch, dim, L) like u, {tuple(u.shape)}; "
+                         f"got {tuple(z.shape)}")
+    for name, t in (("D", D), ("delta_bias", delta_bias)):
+        if t is not None and t.shape != (dim,):
+            raise ValueError(f"{name} must be (dim={dim},); got {tuple(t.shape)}")
 
 
 def scan_torch(
@@ -98,8 +111,12 @@ def selective_scan(
     Returns:
         ``out`` (batch, dim, L) in ``u``'s dtype, and ``last_state`` (float32 or
         float64) if ``return_last_state``.
+
+    Raises:
+        TypeError: an input is not a floating-point tensor.
+        ValueError: an input's shape does not fit ``u`` and ``A``.
     """
-    _check_shapes(u, delta, A, B, C, initial_state)
+    _check_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
     if u.is_cuda and initial_state is None and cuda_kernels.selective_scan_fn is not None:
         return cuda_kernels.selective_scan_fn(
             u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state

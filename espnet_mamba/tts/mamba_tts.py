@@ -21,11 +21,14 @@ import torch.nn as nn
 import torch.nn.functional as F
 from espnet2.torch_utils.device_funcs import force_gatherable
 from espnet2.tts.abs_tts import AbsTTS
+from typeguard import typechecked
 
+from espnet_mamba.checks import at_least, one_of, probability
 from espnet_mamba.compat import TransformerLoss
-from espnet_mamba.modules.layers import MambaLayer, make_norm, mask_frames
-from espnet_mamba.modules.mamba import MambaState, length_mask
+from espnet_mamba.modules.layers import MambaLayer, make_norm
+from espnet_mamba.modules.mamba import MambaState
 from espnet_mamba.modules.packing import pack_prefix
+from espnet_mamba.modules.padding import check_lengths, length_mask, mask_frames
 
 LOSS_TYPES = ("L1", "L2", "L1+L2")
 
@@ -121,8 +124,14 @@ class MambaTTS(AbsTTS):
         use_weighted_masking: Weight each utterance equally in the loss.
         bce_pos_weight: Positive-class weight of the stop loss.
         loss_type: ``L1``, ``L2`` or ``L1+L2`` (on before- and after-post-net mel).
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: a size or count out of range, a dropout rate outside [0, 1), an
+            unknown choice.
     """
 
+    @typechecked
     def __init__(
         self,
         idim: int,
@@ -153,10 +162,15 @@ class MambaTTS(AbsTTS):
         super().__init__()
         if idim < 2:
             raise ValueError(f"idim must be >= 2 (padding and <sos/eos>); got {idim}")
-        if reduction_factor < 1:
-            raise ValueError(f"reduction_factor must be >= 1; got {reduction_factor}")
-        if loss_type not in LOSS_TYPES:
-            raise ValueError(f"loss_type must be one of {LOSS_TYPES}; got {loss_type!r}")
+        at_least(1, odim=odim, adim=adim, num_blocks=num_blocks, dprenet_units=dprenet_units,
+                 postnet_units=postnet_units, reduction_factor=reduction_factor)
+        at_least(0, dprenet_layers=dprenet_layers, postnet_layers=postnet_layers)
+        for name, value in (("spks", spks), ("langs", langs), ("spk_embed_dim", spk_embed_dim)):
+            if value is not None:
+                at_least(1, **{name: value})
+        probability(dropout_rate=dropout_rate, dprenet_dropout_rate=dprenet_dropout_rate,
+                    postnet_dropout_rate=postnet_dropout_rate)
+        one_of("loss_type", loss_type, LOSS_TYPES)
         self.idim, self.odim, self.adim = idim, odim, adim
         self.eos = idim - 1
         self.reduction_factor = reduction_factor
@@ -194,6 +208,7 @@ class MambaTTS(AbsTTS):
     # ------------------------------------------------------------------ checks, inputs
     def _check_text(self, text: torch.Tensor, text_lengths: torch.Tensor) -> None:
         """Raise ValueError for an empty utterance or a token id outside [0, idim)."""
+        check_lengths(text_lengths, text, "text_lengths")
         if text_lengths.numel() == 0 or int(text_lengths.min()) < 1:
             raise ValueError("MambaTTS got an empty text (no tokens to synthesise)")
         real = text[length_mask(text_lengths, text.shape[1])]
@@ -292,6 +307,8 @@ class MambaTTS(AbsTTS):
             (batch, Nmax * r), and the used lengths ``(feats_lengths // r) * r``.
         """
         r = self.reduction_factor
+        check_lengths(feats_lengths, feats, "feats_lengths")
+        feats = mask_frames(feats, feats_lengths)  # padding may hold anything
         ngroups = torch.div(feats_lengths, r, rounding_mode="floor")
         groups = self._groups(feats[:, : int(ngroups.max()) * r])  # (batch, Nmax, r*odim)
         text_emb = self.embed(self._with_eos(text, text_lengths))

@@ -27,10 +27,20 @@ def test_lengths_do_not_depend_on_batch_padding():
 
 
 @pytest.mark.parametrize("cls", [MambaEncoder, ConMambaEncoder])
-def test_too_short_input_raises_espnets_error(cls):
+def test_too_short_batch_raises_espnets_error(cls):
+    """As ESPnet's Conformer: only a batch whose padded length is too short raises."""
     enc = cls(40, output_size=16, num_blocks=1)
-    with pytest.raises(TooShortUttError, match="too short for conv2d"):
-        enc(torch.randn(2, 30, 40), torch.tensor([30, 6]))
+    with pytest.raises(TooShortUttError, match="has 6 frames and is too short for conv2d"):
+        enc(torch.randn(2, 6, 40), torch.tensor([6, 6]))
+
+
+@pytest.mark.parametrize("cls", [MambaEncoder, ConMambaEncoder])
+def test_short_member_of_a_batch_gets_zero_frames(cls):
+    enc = cls(40, output_size=16, num_blocks=1).eval()
+    out, olens, _ = enc(torch.randn(2, 30, 40), torch.tensor([30, 6]))
+    assert olens.tolist() == [6, 0]
+    assert out.shape == (2, 6, 16) and torch.isfinite(out).all()
+    assert (out[1] == 0).all()
 
 
 ENCODERS = {

@@ -11,10 +11,19 @@ import torch
 from espnet2.asr.decoder.abs_decoder import AbsDecoder
 
 from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
+from espnet_mamba.checks import at_least, probability
 from espnet_mamba.compat import BatchScorerInterface
 from espnet_mamba.modules.mamba import MambaState
 
 HypState = List[Tuple[torch.Tensor, torch.Tensor]]  # per layer: (conv, ssm), unbatched
+
+
+def check_decoder_args(vocab_size: int, encoder_output_size: int, linear_units: int,
+                       num_blocks: int, dropout_rate: float) -> None:
+    """Ranges of the arguments both decoders take (ValueError naming the argument)."""
+    at_least(1, vocab_size=vocab_size, encoder_output_size=encoder_output_size,
+             linear_units=linear_units, num_blocks=num_blocks)
+    probability(dropout_rate=dropout_rate)
 
 
 class MambaScorerDecoder(AbsDecoder, BatchScorerInterface):

@@ -2,10 +2,13 @@
 from typing import Optional, Tuple
 
 import torch
+from typeguard import typechecked
 
-from espnet_mamba.asr.decoder.base import HypState, MambaScorerDecoder
+from espnet_mamba.asr.decoder.base import HypState, MambaScorerDecoder, check_decoder_args
 from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
+from espnet_mamba.checks import at_least
 from espnet_mamba.modules.packing import pack_prefix
+from espnet_mamba.modules.padding import check_lengths
 
 
 class CrossMambaDecoder(MambaScorerDecoder):
@@ -27,8 +30,13 @@ class CrossMambaDecoder(MambaScorerDecoder):
         d_state: SSM state size.
         d_conv: Width of Mamba's causal convolution.
         expand: Mamba's inner size factor.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: a size or count below 1, a dropout rate outside [0, 1).
     """
 
+    @typechecked
     def __init__(
         self,
         vocab_size: int,
@@ -41,6 +49,10 @@ class CrossMambaDecoder(MambaScorerDecoder):
         d_conv: int = 4,
         expand: int = 2,
     ):
+        check_decoder_args(vocab_size, encoder_output_size, linear_units, num_blocks,
+                           dropout_rate)
+        if output_size is not None:
+            at_least(1, output_size=output_size)
         size = output_size or encoder_output_size
         super().__init__(vocab_size, size, dropout_rate, [
             MambaDecoderLayer(size, linear_units, 0, dropout_rate, d_state=d_state,
@@ -58,6 +70,7 @@ class CrossMambaDecoder(MambaScorerDecoder):
         ys_in_lens: torch.Tensor,
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Teacher-forced forward; arguments and returns as :class:`MambaDecoder`."""
+        check_lengths(hlens, hs_pad, "hlens")
         x, token_pos = pack_prefix(self.memory_proj(hs_pad), hlens, self.embed(ys_in_pad))
         for layer in self.decoders:
             x = layer(x)

@@ -2,10 +2,12 @@
 from typing import Optional, Tuple
 
 import torch
+from typeguard import typechecked
 
-from espnet_mamba.asr.decoder.base import HypState, MambaScorerDecoder
+from espnet_mamba.asr.decoder.base import HypState, MambaScorerDecoder, check_decoder_args
 from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
-from espnet_mamba.compat import make_pad_mask
+from espnet_mamba.checks import at_least, divides, probability
+from espnet_mamba.modules.padding import check_lengths, length_mask, mask_frames
 
 
 class MambaDecoder(MambaScorerDecoder):
@@ -26,8 +28,14 @@ class MambaDecoder(MambaScorerDecoder):
         d_state: SSM state size.
         d_conv: Width of Mamba's causal convolution.
         expand: Mamba's inner size factor.
+
+    Raises:
+        TypeError: an argument of the wrong type.
+        ValueError: a size or count below 1, heads not dividing the size, a dropout
+            rate outside [0, 1).
     """
 
+    @typechecked
     def __init__(
         self,
         vocab_size: int,
@@ -41,8 +49,11 @@ class MambaDecoder(MambaScorerDecoder):
         d_conv: int = 4,
         expand: int = 2,
     ):
-        if attention_heads < 1:
-            raise ValueError(f"attention_heads must be >= 1; got {attention_heads}")
+        check_decoder_args(vocab_size, encoder_output_size, linear_units, num_blocks,
+                           dropout_rate)
+        at_least(1, attention_heads=attention_heads)
+        divides("attention_heads", attention_heads, "encoder_output_size", encoder_output_size)
+        probability(src_attention_dropout_rate=src_attention_dropout_rate)
         size = encoder_output_size
         super().__init__(vocab_size, size, dropout_rate, [
             MambaDecoderLayer(size, linear_units, attention_heads, dropout_rate,
@@ -69,8 +80,9 @@ class MambaDecoder(MambaScorerDecoder):
         Returns:
             Logits (batch, L, vocab_size) and ``ys_in_lens``.
         """
-        memory_mask = (~make_pad_mask(hlens, maxlen=hs_pad.shape[1]))[:, None, :].to(
-            hs_pad.device)
+        check_lengths(hlens, hs_pad, "hlens")
+        memory_mask = length_mask(hlens.to(hs_pad.device), hs_pad.shape[1])[:, None, :]
+        hs_pad = mask_frames(hs_pad, hlens)  # attention weighs padding by 0: keep it finite
         x = self.embed(ys_in_pad)
         for layer in self.decoders:
             x = layer(x, hs_pad, memory_mask)

@@ -5,7 +5,7 @@ from typing import List, Optional, Tuple, Union
 import torch
 from espnet2.asr.encoder.abs_encoder import AbsEncoder
 
-from espnet_mamba.modules.layers import mask_frames
+from espnet_mamba.modules.padding import check_lengths, mask_frames
 
 
 class LayerStackEncoder(AbsEncoder):
@@ -64,9 +64,13 @@ class LayerStackEncoder(AbsEncoder):
             intermediate CTC layers.
 
         Raises:
-            TooShortUttError: an utterance is too short for the subsampling.
+            TooShortUttError: the padded batch is too short for the subsampling (a
+                shorter utterance inside a longer batch gets zero output frames, as
+                with ESPnet's Conformer).
+            ValueError: an empty batch, or ``ilens`` outside ``0..T``.
         """
-        xs, olens = self.embed(xs_pad, ilens)
+        check_lengths(ilens, xs_pad, "ilens")
+        xs, olens = self.embed(mask_frames(xs_pad, ilens), ilens)
         xs = mask_frames(xs, olens)
         inter: List[Tuple[int, torch.Tensor]] = []
         for i, layer in enumerate(self.encoders):

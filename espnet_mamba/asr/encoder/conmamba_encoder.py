@@ -11,13 +11,15 @@ makes it batch-independent in training too).
 from typing import List, Optional
 
 import torch
+from typeguard import typechecked
 
 from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
+from espnet_mamba.checks import at_least, one_of, probability
 from espnet_mamba.compat import PositionwiseFeedForward
 from espnet_mamba.modules.bimamba import build_mixer
-from espnet_mamba.modules.layers import ConvolutionModule, mask_frames
-from espnet_mamba.modules.mamba import length_mask
+from espnet_mamba.modules.layers import ConvolutionModule
+from espnet_mamba.modules.padding import length_mask, mask_frames
 
 ACTIVATIONS = {"swish": torch.nn.SiLU, "relu": torch.nn.ReLU, "gelu": torch.nn.GELU}
 
@@ -78,8 +80,14 @@ class ConMambaEncoder(LayerStackEncoder):
         expand: Mamba's inner size factor.
         interctc_layer_idx: Layers (1-based) whose outputs feed intermediate CTC.
         interctc_use_conditioning: Self-conditioned CTC on those layers.
+
+    Raises:
+        TypeError: an argument of the wrong type (e.g. ``bidirectional: "false"``).
+        ValueError: a size or count below 1, a dropout rate outside [0, 1), an unknown
+            choice.
     """
 
+    @typechecked
     def __init__(
         self,
         input_size: int,
@@ -103,10 +111,10 @@ class ConMambaEncoder(LayerStackEncoder):
         interctc_use_conditioning: bool = False,
     ):
         super().__init__()
-        if activation_type not in ACTIVATIONS:
-            raise ValueError(
-                f"activation_type must be one of {tuple(ACTIVATIONS)}; got {activation_type!r}"
-            )
+        at_least(1, input_size=input_size, output_size=output_size,
+                 linear_units=linear_units, num_blocks=num_blocks)
+        probability(dropout_rate=dropout_rate)
+        one_of("activation_type", activation_type, ACTIVATIONS)
         self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
 
         def ffn():

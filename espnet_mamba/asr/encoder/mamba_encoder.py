@@ -3,9 +3,11 @@ import math
 from typing import List, NamedTuple, Optional, Tuple
 
 import torch
+from typeguard import typechecked
 
 from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
+from espnet_mamba.checks import at_least, probability
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.mamba import MambaState
 
@@ -42,8 +44,14 @@ class MambaEncoder(LayerStackEncoder):
         dropout_rate: Dropout after the input layer and on each layer's output.
         interctc_layer_idx: Layers (1-based) whose outputs feed intermediate CTC.
         interctc_use_conditioning: Self-conditioned CTC on those layers.
+
+    Raises:
+        TypeError: an argument of the wrong type (e.g. ``bidirectional: "false"``).
+        ValueError: a size or count below 1, a dropout rate outside [0, 1), an unknown
+            choice.
     """
 
+    @typechecked
     def __init__(
         self,
         input_size: int,
@@ -62,6 +70,8 @@ class MambaEncoder(LayerStackEncoder):
         interctc_use_conditioning: bool = False,
     ):
         super().__init__()
+        at_least(1, input_size=input_size, output_size=output_size, num_blocks=num_blocks)
+        probability(dropout_rate=dropout_rate)
         self.bidirectional = bidirectional
         self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
         self.encoders = torch.nn.ModuleList(

@@ -108,13 +108,18 @@ class InputLayer(torch.nn.Module):
         return conv_output_length(lengths, self.convs)
 
     def forward(self, xs: torch.Tensor, ilens: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        """(batch, T, input_size) -> (batch, T', output_size), lengths (batch,)."""
-        shortest = int(ilens.min()) if ilens.numel() else 0
-        if shortest < self.min_length:
+        """(batch, T, input_size) -> (batch, T', output_size), lengths (batch,).
+
+        Raises:
+            TooShortUttError: the padded length T is below :attr:`min_length` (as
+                ESPnet's Conformer, only the batch's padded length is checked: a shorter
+                utterance gets zero output frames).
+        """
+        if xs.shape[1] < self.min_length:
             raise TooShortUttError(
-                f"has {shortest} frames and is too short for {self.input_layer} subsampling "
-                f"(it needs at least {self.min_length} frames)",
-                shortest,
+                f"has {xs.shape[1]} frames and is too short for {self.input_layer} "
+                f"subsampling (it needs at least {self.min_length} frames)",
+                xs.shape[1],
                 self.min_length,
             )
         if self.convs and not torch.is_grad_enabled():

@@ -24,11 +24,14 @@ from typing import Dict, List, Optional, Tuple, Union
 import torch
 import torch.nn as nn
 from espnet2.enh.layers.complex_utils import is_complex
+from typeguard import typechecked
 from espnet2.enh.separator.abs_separator import AbsSeparator
 from torch_complex.tensor import ComplexTensor
 
-from espnet_mamba.modules.layers import MambaLayer, make_norm, mask_frames
+from espnet_mamba.checks import at_least, one_of, probability
+from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.mamba import MambaState
+from espnet_mamba.modules.padding import check_lengths, mask_frames
 
 NONLINEARS = ("relu", "sigmoid", "tanh", "softmax")
 
@@ -52,8 +55,14 @@ class MambaSeparator(AbsSeparator):
         nonlinear: Mask nonlinearity: ``relu``, ``sigmoid``, ``tanh``, or ``softmax``
             (over speakers).
         causal: Unidirectional Mamba layers; enables :meth:`forward_streaming`.
+
+    Raises:
+        TypeError: an argument of the wrong type (e.g. ``causal: "false"``).
+        ValueError: a size or count below 1, a dropout rate outside [0, 1), an unknown
+            choice.
     """
 
+    @typechecked
     def __init__(
         self,
         input_dim: int,
@@ -72,8 +81,10 @@ class MambaSeparator(AbsSeparator):
         causal: bool = False,
     ):
         super().__init__()
-        if nonlinear not in NONLINEARS:
-            raise ValueError(f"nonlinear must be one of {NONLINEARS}; got {nonlinear!r}")
+        at_least(1, input_dim=input_dim, num_spk=num_spk, d_model=d_model,
+                 num_layers=num_layers)
+        probability(dropout_rate=dropout_rate)
+        one_of("nonlinear", nonlinear, NONLINEARS)
         self._num_spk = num_spk
         self.nonlinear = nonlinear
         self.causal = causal
@@ -144,6 +155,10 @@ class MambaSeparator(AbsSeparator):
         if ilens is None:
             ilens = torch.full((feature.shape[0],), feature.shape[1], dtype=torch.long,
                                device=feature.device)
+        check_lengths(ilens, feature, "ilens")
+        if isinstance(input, torch.Tensor):  # padding may hold anything: masked output 0
+            input = mask_frames(input, ilens)
+            feature = abs(input) if is_complex(input) else input
         x = mask_frames(self.bottleneck(self.input_norm(feature)), ilens)
         for layer in self.layers:
             x = layer(x, ilens)
