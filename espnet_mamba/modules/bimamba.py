@@ -87,9 +87,10 @@ def build_mixer(
 ) -> nn.Module:
     """Make the sequence mixer of a layer: :class:`Mamba`, :class:`BiMambaInner` or
     :class:`BiMambaOuter`. All take ``(x, lengths)`` and return the same shape."""
+    one_of("bidirectional_type", bidirectional_type, ("inner", "outer"))
+    one_of("bidirectional_merge", bidirectional_merge, ("add", "concat"))
     if not bidirectional:
         return Mamba(d_model, **mamba_kwargs)
     if bidirectional_type == "inner":
         return BiMambaInner(d_model, **mamba_kwargs)
-    one_of("bidirectional_type", bidirectional_type, ("inner", "outer"))
     return BiMambaOuter(d_model, merge=bidirectional_merge, **mamba_kwargs)

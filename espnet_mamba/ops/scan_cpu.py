@@ -11,17 +11,19 @@ exponential is a branch-free Cody-Waite/polynomial ``exp`` (about 1 ulp) that ve
 too, where a libm call would not. float64 uses ``math.exp``.
 
 Threads.  Each kernel is compiled twice: parallel over (batch, channel) on numba's
-threading layer, and serial.  numba's default layer here is GNU OpenMP, which cannot
-survive ``fork()`` (a child that launches a parallel region after its parent did is
-killed: "fork() called from a process already using GNU OpenMP"), and its
-``workqueue`` fallback aborts when two Python threads enter it at once.  Rather than
-depend on the ``tbb`` layer (a PyPI wheel whose versions numba accepts only within a
-range, absent on many machines), the serial kernels are used where the parallel ones are
-unsafe or useless: in a process forked after its parent ran a parallel kernel (unless
-the layer is ``tbb``, which is fork-safe), while another Python thread is inside a
-parallel kernel, and inside :func:`single_threaded` (streaming chunks).  The serial
-forward gives the same numbers bit for bit; the serial backward sums the B/C gradients
-of a group in another order (float rounding).
+threading layer, and serial.  Both numba's default layer here and torch's intra-op pool
+run on GNU OpenMP, which does not survive ``fork()``: a forked child that enters a
+parallel region after its parent ran one hangs, or numba kills it ("fork() called from
+a process already using GNU OpenMP"); numba's ``workqueue`` fallback aborts when two
+Python threads enter it at once.  Rather than require numba's ``tbb`` layer (a PyPI
+wheel whose versions numba accepts only within a range, and which would leave torch's
+pool unsafe all the same), the serial kernels run where the parallel ones are unsafe or
+useless: in a process made by ``fork()`` (which is also set to one torch thread, as
+PyTorch's DataLoader does for its workers), while another Python thread is inside a
+parallel kernel, and inside :func:`single_threaded` (streaming chunks).  Spawned
+children are fresh processes and run in parallel.  The serial forward gives the same
+numbers bit for bit; the serial backward sums the B/C gradients of a group in another
+order (float rounding).
 
 Shapes (all contiguous, same float dtype):
     u, delta: (batch, dim, L)       A: (dim, N)
@@ -175,25 +177,23 @@ class _Threads:
 
     parallel_lock = threading.Lock()  # held while a parallel kernel runs
     local = threading.local()  # .serial: inside single_threaded()
-    parallel_used = False  # this process has launched numba's threading layer
-    forked_unsafe = False  # forked after the parent used a layer that is not fork-safe
+    forked = False  # this process was made by fork(): OpenMP is unsafe here
 
     @classmethod
     def after_fork_in_child(cls) -> None:
         cls.parallel_lock = threading.Lock()
-        if cls.parallel_used and numba.threading_layer() != "tbb":
-            cls.forked_unsafe = True
+        cls.forked = True
+        torch.set_num_threads(1)  # torch's GNU OpenMP pool would hang as well
 
     @classmethod
     @contextlib.contextmanager
     def kernels(cls) -> Iterator[tuple]:
         """(forward, backward) kernels for this call."""
-        if (cls.forked_unsafe or getattr(cls.local, "serial", False)
+        if (cls.forked or getattr(cls.local, "serial", False)
                 or not cls.parallel_lock.acquire(blocking=False)):
             yield _KERNELS[False]
             return
         try:
-            cls.parallel_used = True
             yield _KERNELS[True]
         finally:
             cls.parallel_lock.release()
@@ -202,9 +202,9 @@ class _Threads:
 os.register_at_fork(after_in_child=_Threads.after_fork_in_child)
 
 
-def parallel_unsafe_after_fork() -> bool:
-    """True in a forked child whose parent ran the parallel kernels (serial kernels here)."""
-    return _Threads.forked_unsafe
+def in_forked_child() -> bool:
+    """True in a process made by ``fork()``: the scan runs its serial kernels here."""
+    return _Threads.forked
 
 
 @contextlib.contextmanager
