@@ -28,20 +28,27 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["espnet_mamba", "espnet_mamba.*"]),
+    # Everything the package imports, whatever ESPnet itself pulls in (ESPnet 202611
+    # no longer brings pyworld, and moved editdistance/fast-bss-eval into extras).
     install_requires=[
         "espnet>=202511",
         "torch",
         "torchaudio",
-        "sentencepiece",
-        "numba",
+        "numpy",
+        "scipy",  # resampling (format_data_dir), convolution (simulate_noisy)
+        "numba",  # the CPU scan kernels
+        "llvmlite",  # (numba's compiler) the kernels' bit-cast intrinsic
         "soundfile",
-        # ESPnet >= 202609 moved these into its extras; the tasks we plug into need them:
+        "sentencepiece",
+        "PyYAML",
+        "typeguard",  # config type checks, as ESPnet's components
+        "torch_complex",  # the separator's complex input type
         "tensorboard",  # the trainer (use_tensorboard defaults to true)
         "editdistance",  # ASR training statistics (CER/WER)
-        "fast-bss-eval",  # enhancement losses
-        # enh1 scoring (STOI, PESQ):
-        "pystoi",
-        "pesq",
+        "fast-bss-eval",  # enhancement losses and SDR scoring
+        "pystoi",  # enh1 scoring (STOI)
+        "pesq",  # enh1 scoring (PESQ)
+        "pyworld",  # tts1 scoring (WORLD envelope for MCD)
     ],
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],

@@ -5,7 +5,11 @@
    normalisation (``GlobalMVN``/``UtteranceMVN``) take memory and time quadratic in
    the number of frames: about 12 GB at 10 minutes of 100 frames/s.
    :func:`linear_pad_mask` returns the same masks in linear memory and replaces
-   ESPnet's ``_make_pad_mask_traceable`` (the only change: memory and speed).
+   ESPnet's ``_make_pad_mask_traceable`` (the only change: memory and speed).  ESPnet
+   changed what a zero length gives between releases (202511: no padding; 202611: all
+   padding), so at patch time the installed function is probed on small inputs: the
+   replacement takes the semantics that reproduce it exactly on every probe, and is not
+   installed if none does, or if ESPnet's function no longer builds a quadratic matrix.
 2. ``BeamSearchTimeSync`` (``Speech2Text(time_sync=True)`` / ``asr_inference
    --time_sync true``, the search for long recordings) lacks the ``nn_dict`` that
    ESPnet 202511's ``Speech2Text`` reads, so it fails with an AttributeError; an
@@ -17,19 +21,30 @@
 Each fix is applied when its ESPnet module is imported (or at once if it already
 is), through the import hook of :mod:`espnet_mamba.registry`, and only where the
 attribute it fixes exists.  ``ESPNET_MAMBA_ESPNET_FIXES=0`` in the environment turns
-them off.
+them off.  :data:`STATUS` says, per fixed module, whether its fix is active and why
+(``python -m espnet_mamba.selfcheck`` prints it; also logged at debug level).
 """
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Callable, Dict, Optional
 
 if TYPE_CHECKING:  # torch is imported by the fixes only: ``import espnet_mamba`` stays light
     import torch
 
+log = logging.getLogger(__name__)
+
+# module name -> "active: ..." or "not applied: ..."
+STATUS: Dict[str, str] = {}
+
+# What a zero length gives in the installed ESPnet (decided by the probe; None: not yet).
+_ZERO_LENGTH_PADDED: Optional[bool] = None
+
 
 def linear_pad_mask(lengths: torch.Tensor, xs: Optional[torch.Tensor] = None,
-                    length_dim: int = -1, maxlen: Optional[int] = None) -> torch.Tensor:
+                    length_dim: int = -1, maxlen: Optional[int] = None,
+                    zero_length_padded: Optional[bool] = None) -> torch.Tensor:
     """ESPnet's ``_make_pad_mask_traceable`` in linear memory: True at padded positions,
     shaped like ``xs`` or (batch, maxlen).
 
@@ -38,9 +53,16 @@ def linear_pad_mask(lengths: torch.Tensor, xs: Optional[torch.Tensor] = None,
         xs: Reference tensor, 2-D or 3-D, or ``None``.
         length_dim: Time axis of ``xs`` (1, 2 or -1).
         maxlen: Mask length when ``xs`` is ``None`` (default: the longest length).
+        zero_length_padded: Whether a zero length masks the whole row (ESPnet >=
+            202611) or nothing (202511); ``None``: as the installed ESPnet (probed when
+            the fix was applied; 202611's behaviour before that).
     """
     import torch
 
+    if zero_length_padded is None:
+        zero_length_padded = _ZERO_LENGTH_PADDED is not False
+    if xs is not None and xs.dim() == 3 and length_dim not in (1, 2, -1):
+        length_dim = -1  # as ESPnet, which warns and uses -1
     if maxlen is not None:
         assert xs is None and maxlen >= lengths.max()
     elif xs is not None:
@@ -49,8 +71,8 @@ def linear_pad_mask(lengths: torch.Tensor, xs: Optional[torch.Tensor] = None,
         maxlen = int(lengths.max())
     device = lengths.device if xs is None else xs.device
     lengths = lengths.to(device).clamp(max=maxlen).long()
-    # ESPnet's row lookup makes a zero length mask nothing; keep its masks exactly.
-    lengths = torch.where(lengths == 0, torch.full_like(lengths, maxlen), lengths)
+    if not zero_length_padded:
+        lengths = torch.where(lengths == 0, torch.full_like(lengths, maxlen), lengths)
     mask = torch.arange(maxlen, device=device) >= lengths[:, None]
     if xs is None or xs.dim() == 2:
         return mask
@@ -59,14 +81,75 @@ def linear_pad_mask(lengths: torch.Tensor, xs: Optional[torch.Tensor] = None,
     return mask[:, None, :].expand(-1, xs.shape[1], -1).contiguous()
 
 
+def _pad_mask_probes():
+    """Small (lengths, xs, length_dim, maxlen) cases, zero lengths included."""
+    import torch
+
+    lengths = torch.tensor([9, 5, 0])
+    yield torch.tensor([9, 5, 1, 0, 12]), None, -1, None
+    yield lengths, None, -1, 14
+    for shape, dim in (((3, 9), -1), ((3, 9, 4), 1), ((3, 4, 9), -1), ((3, 4, 9), 2)):
+        yield lengths, torch.zeros(shape), dim, None
+
+
+def _largest_intermediate(fn, *args) -> int:
+    """The most elements of any tensor an op made while ``fn(*args)`` ran."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    sizes = [0]
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            if hasattr(out, "numel"):
+                sizes.append(out.numel())
+            return out
+
+    with Record():
+        fn(*args)
+    return max(sizes)
+
+
+def _matching_semantics(original: Callable) -> Optional[bool]:
+    """The ``zero_length_padded`` with which :func:`linear_pad_mask` equals ``original``
+    on every probe, or None if neither does."""
+    import torch
+
+    for zero_length_padded in (True, False):
+        if all(torch.equal(original(*case), linear_pad_mask(
+                *case, zero_length_padded=zero_length_padded)) for case in _pad_mask_probes()):
+            return zero_length_padded
+    return None
+
+
 _ESPNET_PAD_MASK: Dict[str, Callable] = {}  # module name -> ESPnet's own function
 
 
 def _fix_pad_mask(module) -> None:
+    global _ZERO_LENGTH_PADDED
+    import torch
+
     original = getattr(module, "_make_pad_mask_traceable", None)
-    if original is not None and original is not linear_pad_mask:
-        _ESPNET_PAD_MASK[module.__name__] = original
-        module._make_pad_mask_traceable = linear_pad_mask
+    if original is None:
+        STATUS[module.__name__] = "not applied: ESPnet has no _make_pad_mask_traceable"
+    elif original is not linear_pad_mask:
+        # 2 x 256 frames: a quadratic version makes a 257 x 257 matrix on the way
+        n = _largest_intermediate(original, torch.tensor([256, 3]), None, -1, None)
+        semantics = _matching_semantics(original)
+        if n <= 4 * 2 * 256:
+            STATUS[module.__name__] = ("not applied: ESPnet's _make_pad_mask_traceable is "
+                                       "already linear in memory")
+        elif semantics is None:
+            STATUS[module.__name__] = ("not applied: ESPnet's _make_pad_mask_traceable "
+                                       "gives masks the linear version does not reproduce")
+        else:
+            _ZERO_LENGTH_PADDED = semantics
+            _ESPNET_PAD_MASK[module.__name__] = original
+            module._make_pad_mask_traceable = linear_pad_mask
+            STATUS[module.__name__] = (
+                "active: linear make_pad_mask (a zero length masks "
+                f"{'the whole row' if semantics else 'nothing'}, as the installed ESPnet)")
+    log.debug("espnet_fixes %s: %s", module.__name__, STATUS[module.__name__])
 
 
 def restore_espnet_pad_mask() -> None:
@@ -82,7 +165,10 @@ def _fix_time_sync(module) -> None:
     import torch
 
     cls = getattr(module, "BeamSearchTimeSync", None)
-    if cls is None or getattr(cls.forward, "espnet_forward", None) is not None:
+    if cls is None:
+        STATUS[module.__name__] = "not applied: ESPnet has no BeamSearchTimeSync"
+        return
+    if getattr(cls.forward, "espnet_forward", None) is not None:
         return
     if not hasattr(cls, "nn_dict"):
         cls.nn_dict = property(lambda self: torch.nn.ModuleDict())
@@ -103,6 +189,9 @@ def _fix_time_sync(module) -> None:
     forward.__doc__ = espnet_forward.__doc__
     forward.espnet_forward = espnet_forward
     cls.forward = forward
+    STATUS[module.__name__] = ("active: BeamSearchTimeSync has nn_dict and, without decoder "
+                               "or LM scores, runs the linear prefix-tree CTC search")
+    log.debug("espnet_fixes %s: %s", module.__name__, STATUS[module.__name__])
 
 
 # ESPnet module (relative to espnet.nets / espnet2.legacy.nets) -> fix.
