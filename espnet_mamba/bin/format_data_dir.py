@@ -14,6 +14,12 @@ utterance and speaker ids get the prefix ``sp<f>-`` (the Kaldi/ESPnet convention
 same way (enhancement references: ``data/spk1/<utt>.<fmt>``, ``spk1.scp``); each of their
 files must have as many samples as the utterance's ``wav.scp`` file.
 
+Every audio file is decoded once, completely, and its frame count checked against its
+header: a file that cannot be decoded, or holds fewer frames than its header says (a
+truncated copy), is dropped like one outside the duration range, and each dropped
+utterance is listed with its id, path and reason in ``<output_dir>/dropped_utts.tsv``
+(the log names the file).
+
 The output is built in ``<output_dir>.tmp`` and renamed when complete, so an interrupted
 run never leaves an output dir that looks finished.
 """
@@ -21,7 +27,9 @@ import argparse
 import logging
 import math
 import os
+import re
 import shutil
+import struct
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
@@ -110,27 +118,72 @@ def change_rate(audio: np.ndarray, ratio: Fraction) -> np.ndarray:
     return resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
 
 
+def declared_frames(path: str) -> Optional[int]:
+    """The frame count a WAV or NIST SPHERE header declares (libsndfile reports the
+    frames actually present, so it cannot tell a truncated file); None for other
+    formats (their decoders fail on truncation) or an unknown length."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if head[:4] == b"NIST":
+            f.seek(0)
+            header = f.read(1024).decode("ascii", "replace")
+            match = re.search(r"^sample_count -i (\d+)", header, re.M)
+            return int(match.group(1)) if match else None
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = None
+        while chunk := f.read(8):
+            if len(chunk) < 8:
+                return None
+            size = struct.unpack("<I", chunk[4:])[0]
+            if chunk[:4] == b"fmt ":
+                block_align = struct.unpack("<H", f.read(size)[12:14])[0]
+                size = 0
+            elif chunk[:4] == b"data":
+                unknown = size in (0, 0xFFFFFFFF) or not block_align
+                return None if unknown else size // block_align
+            f.seek(size + (size & 1), 1)
+    return None
+
+
+class Result(NamedTuple):
+    """What became of one job: the samples written, or why it was dropped."""
+
+    samples: Optional[int]  # None: dropped
+    problem: str = ""  # why it was dropped
+
+
 def process(job: Job, fs: int, resample: bool, min_duration: float,
-            max_duration: float) -> Optional[int]:
-    """Write one utterance; its sample count, or None if its duration is out of range."""
+            max_duration: float) -> Result:
+    """Decode one utterance completely and write it, or say why it is dropped.
+
+    Raises:
+        DataError: audio the settings cannot take (not mono; another rate without
+            resampling), which stops the whole run.
+    """
     try:
         info = sf.info(job.src)
+        audio, _ = sf.read(job.src, dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as exc:
-        raise DataError(f"{job.src_utt}: cannot read {job.src}: {exc}") from None
+        return Result(None, f"cannot be decoded: {exc}")
     if info.channels != 1:
         raise DataError(f"{job.src_utt}: {job.src} has {info.channels} channels; only mono "
                         "audio is supported")
     if info.samplerate != fs and not resample:
         raise DataError(f"{job.src_utt}: {job.src} is sampled at {info.samplerate} Hz, not "
                         f"{fs} Hz (enable resampling or fix the data)")
+    declared = declared_frames(job.src)
+    if declared is not None and len(audio) != declared:
+        return Result(None, f"truncated: the header says {declared} frames, "
+                            f"{len(audio)} could be decoded")
     ratio = Fraction(fs, info.samplerate) / Fraction(job.speed)
-    duration = info.frames * ratio / fs
+    duration = len(audio) * ratio / fs
     if not min_duration <= duration <= max_duration:
-        return None
-    audio, _ = sf.read(job.src, dtype="float32")
-    audio = change_rate(audio, ratio)
+        return Result(None, f"duration {float(duration):.3f} s is outside "
+                            f"{min_duration:g}-{max_duration:g} s")
+    audio = change_rate(audio[:, 0], ratio)
     sf.write(job.dst, np.clip(audio, -1.0, 1.0), fs, subtype="PCM_16")
-    return len(audio)
+    return Result(len(audio))
 
 
 def make_jobs(wav_scp: Dict[str, str], speeds: Sequence[str], audio_dir: str,
@@ -154,13 +207,13 @@ def make_jobs(wav_scp: Dict[str, str], speeds: Sequence[str], audio_dir: str,
 
 
 def run_jobs(jobs: List[Job], nj: int, fs: int, resample: bool, min_duration: float,
-             max_duration: float) -> List[Optional[int]]:
+             max_duration: float) -> List[Result]:
     """Process all jobs, with ``nj`` worker processes if nj > 1, logging progress."""
     work = partial(process, fs=fs, resample=resample, min_duration=min_duration,
                    max_duration=max_duration)
     pool = ProcessPoolExecutor(nj) if nj > 1 else None
     step = max(1, len(jobs) // 10)
-    results: List[Optional[int]] = []
+    results: List[Result] = []
     try:
         for result in pool.map(work, jobs, chunksize=16) if pool else map(work, jobs):
             results.append(result)
@@ -178,17 +231,13 @@ def audio_subdir(name: str) -> str:
     return "" if name == "wav.scp" else name[:-len(".scp")]
 
 
-def check_lengths(utt: str, n_samples: Dict[str, Optional[int]]) -> None:
-    """Every audio table of one output utterance must have wav.scp's sample count
-    (None: dropped for its duration)."""
-    def describe(n: Optional[int]) -> str:
-        return "a duration out of range" if n is None else f"{n} samples"
-
-    for name, n in n_samples.items():
-        if n != n_samples["wav.scp"]:
-            raise DataError(f"{utt}: {name} has {describe(n)} at the output rate, wav.scp "
-                            f"{describe(n_samples['wav.scp'])}; the audio of one utterance "
-                            "must have the same length in every table")
+def check_lengths(utt: str, results: Dict[str, Result]) -> None:
+    """Every audio table of a kept utterance must have wav.scp's sample count."""
+    for name, result in results.items():
+        if result.samples != results["wav.scp"].samples:
+            raise DataError(f"{utt}: {name} has {result.samples} samples at the output "
+                            f"rate, wav.scp {results['wav.scp'].samples} samples; the audio "
+                            "of one utterance must have the same length in every table")
 
 
 def format_data_dir(src_dir: str, output_dir: str, fs: int, audio_format: str = "flac",
@@ -224,28 +273,36 @@ def format_data_dir(src_dir: str, output_dir: str, fs: int, audio_format: str = 
         jobs = kept
     all_jobs = [job for name in audio_tables for job in jobs[name]]
     results = iter(run_jobs(all_jobs, nj, fs, resample, min_duration, max_duration))
-    n_samples = {name: [next(results) for _ in jobs[name]] for name in audio_tables}
+    by_table = {name: [next(results) for _ in jobs[name]] for name in audio_tables}
 
     out: Dict[str, Dict[str, str]] = {name: {} for name in audio_tables}
     out.update({"utt2spk": {}, "utt2num_samples": {}})
     if "text" in tables:
         out["text"] = {}
+    dropped: List[str] = []  # "utt<TAB>path<TAB>reason" lines
     for i, job in enumerate(jobs["wav.scp"]):
         utt = job.prefix + job.src_utt
-        check_lengths(utt, {name: n_samples[name][i] for name in audio_tables})
-        if n_samples["wav.scp"][i] is None:
+        problems = [(name, by_table[name][i]) for name in audio_tables
+                    if by_table[name][i].samples is None]
+        if problems:
+            name, result = problems[0]
+            dropped.append(f"{utt}\t{jobs[name][i].src}\t{name}: {result.problem}")
             continue
+        check_lengths(utt, {name: by_table[name][i] for name in audio_tables})
         for name in audio_tables:
             out[name][utt] = os.path.join(output_dir, "data", audio_subdir(name),
                                           os.path.basename(jobs[name][i].dst))
         if "text" in tables:
             out["text"][utt] = tables["text"][job.src_utt]
         out["utt2spk"][utt] = job.prefix + tables["utt2spk"][job.src_utt]
-        out["utt2num_samples"][utt] = str(n_samples["wav.scp"][i])
-    dropped = len(jobs["wav.scp"]) - len(out["wav.scp"])
+        out["utt2num_samples"][utt] = str(by_table["wav.scp"][i].samples)
     if dropped:
-        logging.info("dropped %d utterance(s) outside %.2f-%.2f s", dropped,
-                     min_duration, max_duration)
+        report = os.path.join(output_dir, "dropped_utts.tsv")
+        with open(os.path.join(tmp_dir, "dropped_utts.tsv"), "w", encoding="utf-8") as f:
+            f.write("utt\tpath\treason\n" + "\n".join(dropped) + "\n")
+        logging.warning("dropped %d of %d utterance(s) (unreadable, truncated or outside "
+                        "%g-%g s); they are listed in %s", len(dropped), len(jobs["wav.scp"]),
+                        min_duration, max_duration, report)
     if not out["wav.scp"]:
         raise DataError(f"no utterance of {src_dir} is left after filtering")
     spk2utt: Dict[str, List[str]] = {}

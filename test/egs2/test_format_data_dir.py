@@ -153,3 +153,42 @@ def test_bad_extra_scp_names_are_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main([str(src), str(tmp_path / "out"), "--drop_empty_text"])
     assert f"dropping empty transcripts needs {src / 'text'}" in capsys.readouterr().err
+
+
+def test_duration_drops_are_listed_by_id_path_and_reason(tmp_path, make_data_dir, caplog):
+    src = make_data_dir(tmp_path / "src", [("s-short", "a", 16000, 0.05),
+                                           ("s-ok", "b", 16000, 0.5)])
+    main([str(src), str(tmp_path / "out"), "--min_duration", "0.1"])
+    listed = (tmp_path / "out" / "dropped_utts.tsv").read_text().splitlines()
+    assert listed == ["utt\tpath\treason",
+                      f"s-short\t{src / 'wav' / 's-short.wav'}\twav.scp: duration 0.050 s "
+                      "is outside 0.1-inf s"]
+    assert f"listed in {tmp_path / 'out' / 'dropped_utts.tsv'}" in caplog.text
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "sph"])
+def test_truncated_and_undecodable_audio_is_dropped_and_listed(tmp_path, make_data_dir, fmt):
+    """A copy cut short keeps its header: the file must be decoded to the end to notice."""
+    src = make_data_dir(tmp_path / "src", [("s-cut", "a", 16000, 1.0), ("s-junk", "b", 16000, 0.5),
+                                           ("s-ok", "c", 16000, 0.5)])
+    scp = {}
+    for utt in ("s-cut", "s-junk", "s-ok"):
+        audio, sr = sf.read(src / "wav" / f"{utt}.wav", dtype="int16")
+        path = src / "wav" / f"{utt}.{fmt}"
+        sf.write(path, audio, sr, format={"sph": "NIST"}.get(fmt, fmt.upper()),
+                 subtype="PCM_16")
+        scp[utt] = path
+    data = scp["s-cut"].read_bytes()
+    scp["s-cut"].write_bytes(data[: len(data) // 2])
+    scp["s-junk"].write_bytes(b"this is not audio at all" * 40)
+    (src / "wav.scp").write_text("".join(f"{u} {p}\n" for u, p in sorted(scp.items())))
+    main([str(src), str(tmp_path / "out")])
+    assert list(read_table(tmp_path / "out" / "wav.scp")) == ["s-ok"]
+    rows = [line.split("\t") for line in
+            (tmp_path / "out" / "dropped_utts.tsv").read_text().splitlines()[1:]]
+    assert [(utt, path) for utt, path, _ in rows] == [("s-cut", str(scp["s-cut"])),
+                                                      ("s-junk", str(scp["s-junk"]))]
+    cut, junk = rows[0][2], rows[1][2]
+    assert junk.startswith("wav.scp: cannot be decoded")
+    assert cut.startswith("wav.scp: truncated: the header says 16000 frames") or (
+        fmt == "flac" and cut.startswith("wav.scp: cannot be decoded"))

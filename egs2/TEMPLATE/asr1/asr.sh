@@ -188,21 +188,18 @@ add_vocab_size() {  # add_vocab_size STATS_DIR: text_shape -> text_shape.${token
     done
 }
 
-trap on_interrupt INT TERM
 
 ${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
     die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
         "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
 log "${command_line}"
 log "ASR experiment: ${asr_exp}"
+lock_experiment "${asr_exp}"
+if "${use_lm}"; then lock_experiment "${lm_exp}"; fi
 
 # ---------------------------------------------------------------- stage 1
 if runs 1; then
-    stage_banner 1 "Data preparation: local/data.sh ${local_data_opts}"
-    [ -x local/data.sh ] || die "local/data.sh not found (or not executable) in $(pwd): run asr.sh from a recipe dir"
-    # shellcheck disable=SC2086  # local_data_opts holds several words
-    local/data.sh ${local_data_opts} || die "stage 1 failed: local/data.sh exited with an error (messages above)"
-    stage_done
+    stage_data_prep asr.sh
 fi
 
 # ---------------------------------------------------------------- stage 2
@@ -225,7 +222,7 @@ if runs 2; then
         run_logged "${data_feats}/logs/format_${dset}.log" \
             ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "${opts[@]}"
         touch "${out}/.done"
-        log "  ${out}: $(num_lines "${out}/wav.scp") utterances"
+        report_formatted "${out}"
     done
     stage_done
 fi
@@ -322,6 +319,7 @@ if runs 5 && "${use_lm}"; then
         finish_dir "${lm_stats_dir}"
     fi
     if ! is_done "${lm_exp}" "LM training ${lm_exp}"; then
+        check_checkpoint "${lm_exp}" "./run.sh --stage 5 --lm_args"
         # shellcheck disable=SC2086
         run_logged "${lm_exp}/train.log" ${python} -m espnet2.bin.lm_train \
             --ngpu "${ngpu}" "${text_opts[@]}" "${lm_data_opts[@]}" \
@@ -338,6 +336,7 @@ fi
 if runs 6; then
     stage_banner 6 "ASR training: ${asr_exp}"
     if ! is_done "${asr_exp}" "ASR training ${asr_exp}"; then
+        check_checkpoint "${asr_exp}" "./run.sh --stage 6 --asr_args"
         require_file "${asr_stats_dir}/.done" "run stage 4"
         opts=()
         case "${feats_normalize}" in

@@ -155,21 +155,17 @@ move_paths() {  # move_paths FROM TO < SCP: rewrite the paths under dir FROM as 
         '{ if (index($2, from) == 1) $2 = to substr($2, length(from) + 1); print }'
 }
 
-trap on_interrupt INT TERM
 
 ${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
     die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
         "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
 log "${command_line}"
 log "Enhancement experiment: ${enh_exp}"
+lock_experiment "${enh_exp}"
 
 # ---------------------------------------------------------------- stage 1
 if runs 1; then
-    stage_banner 1 "Data preparation: local/data.sh ${local_data_opts}"
-    [ -x local/data.sh ] || die "local/data.sh not found (or not executable) in $(pwd): run enh.sh from a recipe dir"
-    # shellcheck disable=SC2086  # local_data_opts holds several words
-    local/data.sh ${local_data_opts} || die "stage 1 failed: local/data.sh exited with an error (messages above)"
-    stage_done
+    stage_data_prep enh.sh
 fi
 
 # ---------------------------------------------------------------- stage 2
@@ -189,7 +185,7 @@ if runs 2; then
         run_logged "${data_feats}/logs/format_${dset}.log" \
             ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "${opts[@]}"
         touch "${out}/.done"
-        log "  ${out}: $(num_lines "${out}/wav.scp") mixtures"
+        report_formatted "${out}"
     done
     stage_done
 fi
@@ -228,6 +224,7 @@ fi
 if runs 4; then
     stage_banner 4 "Training: ${enh_exp}"
     if ! is_done "${enh_exp}" "training ${enh_exp}"; then
+        check_checkpoint "${enh_exp}" "./run.sh --stage 4 --enh_args"
         require_file "${enh_stats_dir}/.done" "run stage 3"
         opts=()
         add_data_opts train "${data_feats}/${train_set}"

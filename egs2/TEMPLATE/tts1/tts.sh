@@ -231,21 +231,17 @@ transcribe() {  # transcribe WAV_SCP TEXT OUT: ASR of WAV_SCP scored against TEX
     finish_dir "${out}"
 }
 
-trap on_interrupt INT TERM
 
 ${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
     die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
         "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
 log "${command_line}"
 log "TTS experiment: ${tts_exp}"
+lock_experiment "${tts_exp}"
 
 # ---------------------------------------------------------------- stage 1
 if runs 1; then
-    stage_banner 1 "Data preparation: local/data.sh ${local_data_opts}"
-    [ -x local/data.sh ] || die "local/data.sh not found (or not executable) in $(pwd): run tts.sh from a recipe dir"
-    # shellcheck disable=SC2086  # local_data_opts holds several words
-    local/data.sh ${local_data_opts} || die "stage 1 failed: local/data.sh exited with an error (messages above)"
-    stage_done
+    stage_data_prep tts.sh
 fi
 
 # ---------------------------------------------------------------- stage 2
@@ -263,7 +259,7 @@ if runs 2; then
         run_logged "${data_feats}/logs/format_${dset}.log" \
             ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "${opts[@]}"
         touch "${out}/.done"
-        log "  ${out}: $(num_lines "${out}/wav.scp") utterances"
+        report_formatted "${out}"
     done
     stage_done
 fi
@@ -336,6 +332,7 @@ fi
 if runs 5; then
     stage_banner 5 "TTS training: ${tts_exp}"
     if ! is_done "${tts_exp}" "TTS training ${tts_exp}"; then
+        check_checkpoint "${tts_exp}" "./run.sh --stage 5 --train_args"
         require_file "${tts_stats_dir}/.done" "run stage 4"
         opts=()
         if [ "${feats_normalize}" = global_mvn ]; then

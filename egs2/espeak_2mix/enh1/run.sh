@@ -12,7 +12,7 @@
 # Needs espeak-ng (apt-get install espeak-ng).  Other options go to enh.sh.
 set -euo pipefail
 
-./enh.sh \
+exec ./enh.sh \
     --ngpu 0 \
     --nj 1 \
     --inference_nj 1 \

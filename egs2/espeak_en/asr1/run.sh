@@ -10,7 +10,7 @@
 # Needs espeak-ng (apt-get install espeak-ng).  Other options go to asr.sh.
 set -euo pipefail
 
-./asr.sh \
+exec ./asr.sh \
     --ngpu 0 \
     --nj 2 \
     --inference_nj 2 \

@@ -20,7 +20,7 @@ else
     echo "run.sh: no ASR model in ${asr_model_dir}: stage 7 scores MCD only (run ../asr1/run.sh for CER/WER)"
 fi
 
-./tts.sh \
+exec ./tts.sh \
     --ngpu 0 \
     --nj 2 \
     --inference_nj 2 \

@@ -8,7 +8,7 @@
 # here override the defaults below (e.g. --ngpu 4, --stage 6, --use_lm true).  See README.md.
 set -euo pipefail
 
-./asr.sh \
+exec ./asr.sh \
     --lang en \
     --ngpu 1 \
     --nj 16 \

@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-./tts.sh \
+exec ./tts.sh \
     --ngpu 1 \
     --nj 16 \
     --inference_nj 8 \

@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-./asr.sh \
+exec ./asr.sh \
     --ngpu 0 \
     --nj 2 \
     --inference_nj 2 \

@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-./enh.sh \
+exec ./enh.sh \
     --ngpu 0 \
     --nj 1 \
     --inference_nj 1 \

@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-./tts.sh \
+exec ./tts.sh \
     --ngpu 0 \
     --nj 2 \
     --inference_nj 1 \

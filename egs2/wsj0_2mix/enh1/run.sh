@@ -9,7 +9,7 @@
 # the defaults below (e.g. --ngpu 4, --stage 4).  See README.md.
 set -euo pipefail
 
-./enh.sh \
+exec ./enh.sh \
     --fs 8k \
     --ngpu 1 \
     --nj 16 \
