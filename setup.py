@@ -49,6 +49,7 @@ setup(
         "pystoi",  # enh1 scoring (STOI)
         "pesq",  # enh1 scoring (PESQ)
         "pyworld",  # tts1 scoring (WORLD envelope for MCD)
+        "espeakng-loader",  # libespeak-ng and its voices: the synthetic corpora
     ],
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],

@@ -6,8 +6,10 @@
 Sentences come from a small grammar (about 200 words, many thousand distinct
 sentences); dev and test sentences never occur in train. Training utterances are spoken
 by several espeak-ng voices at random speeds and pitches; dev uses the training voices,
-test half the training voices and half voices held out from training. Needs the
-``espeak-ng`` program (Debian/Ubuntu: ``apt-get install espeak-ng``).
+test half the training voices and half voices held out from training. Speech comes from
+libespeak-ng of the ``espeakng-loader`` wheel (:mod:`espnet_mamba.corpora.espeak_engine`),
+installed with the package; each data dir gets a ``synthesis`` file naming the engine and
+its version, the seed and the voices (audio differs between espeak-ng versions).
 
 A single-voice corpus at a fixed speed and pitch (for TTS):
 
@@ -17,10 +19,8 @@ A single-voice corpus at a fixed speed and pitch (for TTS):
 import argparse
 import random
 import shutil
-import subprocess
 import sys
-import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from math import gcd
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
@@ -28,6 +28,13 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
+
+from espnet_mamba.corpora.espeak_engine import (
+    EspeakError,
+    EspeakNG,
+    engine_description,
+    map_in_fresh_processes,
+)
 
 TRAIN_VOICES = ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb-scotland+f1", "en-029+m2",
                 "en-us-nyc+f4", "en-gb-x-rp+m4", "en+f3"]
@@ -94,10 +101,8 @@ class _Sampler(dict):
 
 def speak(text: str, voice: str, speed: int, pitch: int, path: Path, fs: int) -> float:
     """Synthesize ``text`` with espeak-ng and write ``fs`` Hz 16-bit mono; returns seconds."""
-    with tempfile.NamedTemporaryFile(suffix=".wav") as tmp:
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch),
-                        "-w", tmp.name, text.lower()], check=True, capture_output=True)
-        audio, sr = sf.read(tmp.name, dtype="float32")
+    engine = EspeakNG.get()
+    audio, sr = engine.synthesize(text.lower(), voice, speed, pitch), engine.sample_rate
     if sr != fs:
         g = gcd(fs, sr)
         audio = resample_poly(audio, fs // g, sr // g).astype(np.float32)
@@ -105,20 +110,31 @@ def speak(text: str, voice: str, speed: int, pitch: int, path: Path, fs: int) ->
     return len(audio) / fs
 
 
+def _speak_item(item: Tuple[str, str, int, int, Path], fs: int) -> float:
+    return speak(*item, fs=fs)
+
+
+def synthesis_note(seed: int, voices: Sequence[str]) -> str:
+    """The ``synthesis`` file of a data dir: engine and version, seed, voices."""
+    return f"engine {engine_description()}\nseed {seed}\nvoices {' '.join(voices)}\n"
+
+
 def write_set(name: str, items: Sequence[Tuple[str, str, str, int, int]], out: Path,
-              wavdir: Path, fs: int, jobs: int) -> float:
+              wavdir: Path, fs: int, jobs: int, note: str = "") -> float:
     """Synthesize ``items`` (utt, text, voice, speed, pitch) into ``out/name``; returns hours.
 
-    The data dir is written to ``name.tmp`` and renamed when complete.
+    The data dir is written to ``name.tmp`` and renamed when complete; ``note`` goes to
+    its ``synthesis`` file.
     """
     final, tmp = out / name, out / f"{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     (wavdir / name).mkdir(parents=True, exist_ok=True)
     paths = [(wavdir / name / f"{utt}.wav").resolve() for utt, *_ in items]
-    with ThreadPoolExecutor(jobs) as pool:
-        seconds = list(pool.map(lambda a: speak(a[0][1], a[0][2], a[0][3], a[0][4], a[1], fs),
-                                zip(items, paths)))
+    seconds = map_in_fresh_processes(
+        partial(_speak_item, fs=fs),
+        [(text, voice, speed, pitch, path)
+         for (_, text, voice, speed, pitch), path in zip(items, paths)], jobs)
     rows = sorted(zip(items, paths))
     (tmp / "wav.scp").write_text("".join(f"{i[0]} {p}\n" for i, p in rows))
     (tmp / "text").write_text("".join(f"{i[0]} {i[1]}\n" for i, _ in rows))
@@ -127,6 +143,7 @@ def write_set(name: str, items: Sequence[Tuple[str, str, str, int, int]], out: P
     for (utt, *_), _ in rows:
         spk2utt.setdefault(utt.split("_")[0], []).append(utt)
     (tmp / "spk2utt").write_text("".join(f"{s} {' '.join(u)}\n" for s, u in sorted(spk2utt.items())))
+    (tmp / "synthesis").write_text(note)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     return sum(seconds) / 3600
@@ -145,14 +162,15 @@ def plan(texts: List[str], voices: List[str], prefix: str, rng: random.Random,
     return items
 
 
-def check_voices(voices: Sequence[str]) -> None:
-    """Exit with a message naming the first voice espeak-ng does not know."""
-    for voice in voices:
-        proc = subprocess.run(["espeak-ng", "-v", voice, "-q", "x"], capture_output=True,
-                              text=True)
-        if proc.returncode != 0:
-            sys.exit(f"espeak_corpus: espeak-ng has no voice {voice!r}: "
-                     f"{proc.stderr.strip()} (list them with espeak-ng --voices)")
+def check_voices(voices: Sequence[str], prog: str = "espeak_corpus") -> None:
+    """Exit with a message naming the first voice espeak-ng does not know (or why the
+    library does not load)."""
+    try:
+        engine = EspeakNG.get()
+        for voice in voices:
+            engine.set_voice(voice)
+    except EspeakError as exc:
+        sys.exit(f"{prog}: {exc}")
 
 
 def check_range(name: str, low: int, high: int, limits: Tuple[int, int]) -> Tuple[int, int]:
@@ -188,10 +206,10 @@ def main(argv=None) -> None:
                         metavar=("MIN", "MAX"), help="speaking rate in words per minute")
     parser.add_argument("--pitch_range", nargs=2, type=int, default=[30, 70],
                         metavar=("MIN", "MAX"), help="espeak-ng pitch, 0-99")
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="synthesis processes (the audio depends on this number: see "
+                             "espnet_mamba.corpora.espeak_engine)")
     args = parser.parse_args(argv)
-    if shutil.which("espeak-ng") is None:
-        sys.exit("espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng)")
     prosody = dict(speed_range=check_range("speed_range", *args.speed_range, (80, 450)),
                    pitch_range=check_range("pitch_range", *args.pitch_range, (0, 99)))
     check_voices(args.voices + args.held_out_voices)
@@ -209,7 +227,9 @@ def main(argv=None) -> None:
     sets[args.test_name] = (plan(test[:half], args.voices, "ts", rng, **prosody)
                             + plan(test[half:], args.held_out_voices, "th", rng, **prosody))
     for name, items in sets.items():
-        hours = write_set(name, items, args.out, args.wavdir, args.fs, args.jobs)
+        seed = args.seed if args.test_seed is None else args.test_seed
+        note = synthesis_note(seed, sorted({i[2] for i in items}))
+        hours = write_set(name, items, args.out, args.wavdir, args.fs, args.jobs, note)
         print(f"{name}: {len(items)} utterances, {hours:.2f} h, "
               f"{len({i[2] for i in items})} voices", flush=True)
 

@@ -16,22 +16,31 @@ Train and dev pair the 8 training voices of :mod:`espnet_mamba.bin.espeak_corpus
 and test sentences occur in neither train nor dev.  Writes ``<out>/<set>/`` with
 ``wav.scp`` (mixture), ``spk1.scp``, ``spk2.scp``, ``utt2spk``, ``spk2utt``,
 ``text_spk1`` and ``text_spk2``; audio goes to ``<wavdir>/<set>/{mix,s1,s2}/``.
-Needs the ``espeak-ng`` program (Debian/Ubuntu: ``apt-get install espeak-ng``).
+Speech comes from libespeak-ng of the ``espeakng-loader`` wheel (installed with the
+package); each data dir gets a ``synthesis`` file naming the engine, seed and voices.
 """
 import argparse
 import random
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import soundfile as sf
 
-from espnet_mamba.bin.espeak_corpus import HELD_OUT_VOICES, TRAIN_VOICES, sentences, speak
+from espnet_mamba.bin.espeak_corpus import (
+    HELD_OUT_VOICES,
+    TRAIN_VOICES,
+    check_voices,
+    sentences,
+    speak,
+    synthesis_note,
+)
+from espnet_mamba.corpora.espeak_engine import map_in_fresh_processes
 
 SPEEDS = (150, 200)  # words per minute, inclusive
 PITCHES = (30, 70)
@@ -148,18 +157,20 @@ def write_tables(data_dir: Path, mixtures: Sequence[Mixture], wavdir: Path) -> N
 
 
 def write_set(name: str, mixtures: Sequence[Mixture], out: Path, wavdir: Path, fs: int,
-              mode: str, jobs: int) -> float:
+              mode: str, jobs: int, note: str = "") -> float:
     """Synthesize ``mixtures`` into ``out/name``; returns hours.  The data dir is
-    written to ``name.tmp`` and renamed when complete."""
+    written to ``name.tmp`` and renamed when complete; ``note`` goes to its
+    ``synthesis`` file."""
     final, tmp = out / name, out / f"{name}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     audio_dir = (wavdir / name).resolve()
     for sub in ("mix", "s1", "s2"):
         (audio_dir / sub).mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(jobs) as pool:
-        seconds = list(pool.map(lambda m: synthesize(m, audio_dir, fs, mode), mixtures))
+    seconds = map_in_fresh_processes(partial(synthesize, wavdir=audio_dir, fs=fs, mode=mode),
+                                     mixtures, jobs)
     write_tables(tmp, mixtures, audio_dir)
+    (tmp / "synthesis").write_text(note)
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     return sum(seconds) / 3600
@@ -203,7 +214,9 @@ def get_parser() -> argparse.ArgumentParser:
                         help="write only a separately generated test set, with sentences "
                              "and voices from this seed (still unseen in --seed's train/dev)")
     parser.add_argument("--test_name", default="test", help="data dir name of the test set")
-    parser.add_argument("--jobs", type=int, default=2, help="parallel espeak-ng processes")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="synthesis processes (the audio depends on this number: see "
+                             "espnet_mamba.corpora.espeak_engine)")
     return parser
 
 
@@ -214,13 +227,14 @@ def main(argv: Optional[List[str]] = None) -> None:
             sys.exit(f"espeak_mix: --{name} must be >= 1, got {getattr(args, name)}")
     if args.max_snr < 0:
         sys.exit(f"espeak_mix: --max_snr must be >= 0, got {args.max_snr}")
-    if shutil.which("espeak-ng") is None:
-        sys.exit("espeak_mix: espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng)")
+    check_voices(TRAIN_VOICES + HELD_OUT_VOICES, "espeak_mix")
     plans = make_plans(args.num_train, args.num_dev, args.num_test, args.seed, args.max_snr,
                        args.test_seed, args.test_name)
     for name, mixtures in plans.items():
-        hours = write_set(name, mixtures, args.out, args.wavdir, args.fs, args.mode, args.jobs)
         voices = {s.voice for m in mixtures for s in m.sources}
+        seed = args.seed if args.test_seed is None else args.test_seed
+        hours = write_set(name, mixtures, args.out, args.wavdir, args.fs, args.mode, args.jobs,
+                          synthesis_note(seed, sorted(voices)))
         print(f"{name}: {len(mixtures)} mixtures, {hours:.2f} h, {len(voices)} voices",
               flush=True)
 

@@ -1,16 +1,11 @@
 """espnet_mamba.bin.espeak_corpus: the single-voice, fixed-prosody options of the TTS
 recipe, and the defaults the ASR recipe relies on."""
 import random
-import shutil
 
 import pytest
 import soundfile as sf
 
 from espnet_mamba.bin import espeak_corpus
-
-pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                reason="espeak-ng is not installed")
-
 
 def table(path):
     return dict(line.split(" ", 1) for line in path.read_text().splitlines())

@@ -1,5 +1,4 @@
 """The espeak-ng 2-speaker mixture corpus (espnet_mamba.bin.espeak_mix)."""
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +8,6 @@ import soundfile as sf
 from espnet_mamba.bin.espeak_corpus import HELD_OUT_VOICES, TRAIN_VOICES
 from espnet_mamba.bin.espeak_mix import main, make_plans, mix
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed")
 
 
 def level_db(x: np.ndarray) -> float:
@@ -82,7 +79,6 @@ def generate(root: Path, *extra: str) -> Path:
     return root / "data"
 
 
-@needs_espeak
 def test_generated_data_dirs(tmp_path):
     data = generate(tmp_path / "a")
     assert sorted(p.name for p in data.iterdir()) == ["dev", "test", "train"]
@@ -113,7 +109,6 @@ def test_generated_data_dirs(tmp_path):
     assert not list(tmp_path.glob("**/*.tmp"))
 
 
-@needs_espeak
 def test_separate_test_set(tmp_path):
     data = generate(tmp_path, "--test_seed", "9", "--test_name", "test_seed9")
     assert [p.name for p in data.iterdir()] == ["test_seed9"]

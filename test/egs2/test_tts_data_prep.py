@@ -1,6 +1,5 @@
 """Stage 1 of the TTS recipes: LJSpeech on a fake LJSpeech-1.1 tree, espeak_en's
 single-voice corpus, mini AN4 through the ASR recipe's script."""
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -77,7 +76,6 @@ def test_ljspeech_problems_are_named(tmp_path):
     assert proc.returncode != 0 and "--num_dev must be a non-negative integer, got 'x'" in proc.stderr
 
 
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
 def test_espeak_en_tts_corpus(tmp_path, recipe_env):
     args = ["--num_train", "4", "--num_dev", "2", "--num_test", "2"]
     proc = run(ESPEAK_DATA, tmp_path, *args, env=recipe_env)

@@ -9,7 +9,7 @@
 #   ./run.sh --stage 4 --enh_config conf/train_enh_dprnn.yaml         # DPRNN
 #   local/data.sh --test_seed 1 && ./run.sh --stage 2 --test_sets test_seed1   # new test set
 #
-# Needs espeak-ng (apt-get install espeak-ng).  Other options go to enh.sh.
+# Speech: libespeak-ng from PyPI (installed with espnet-mamba).  Other options go to enh.sh.
 set -euo pipefail
 
 exec ./enh.sh \

@@ -7,7 +7,7 @@
 #   ./run.sh --stage 6 --asr_config conf/train_asr_conformer.yaml   # Conformer baseline
 #   local/data.sh --test_seed 1 && ./run.sh --stage 7 --test_sets test_seed1   # new test set
 #
-# Needs espeak-ng (apt-get install espeak-ng).  Other options go to asr.sh.
+# Speech: libespeak-ng from PyPI (installed with espnet-mamba).  Other options go to asr.sh.
 set -euo pipefail
 
 exec ./asr.sh \

@@ -9,7 +9,7 @@
 #
 # Stage 7 transcribes the synthesized test set with the ASR model of ../asr1 (trained on
 # 8 espeak voices including en-us+m1) when it exists: run ../asr1/run.sh first for
-# CER/WER.  Needs espeak-ng (apt-get install espeak-ng).  Other options go to tts.sh.
+# CER/WER.  Speech: libespeak-ng from PyPI.  Other options go to tts.sh.
 set -euo pipefail
 
 asr_model_dir=../asr1/exp/asr_train_asr_conmamba_raw_char

@@ -2,7 +2,7 @@
 # Generate the espeak-ng 2-speaker mixture corpus (8 kHz, min mode) as data/{train,dev,test}:
 #   local/data.sh [--seed 0] [--num_train 1000] [--num_dev 30] [--num_test 100]
 #   local/data.sh --test_seed 1      # only data/test_seed1: a separately generated test set
-# Needs espeak-ng (apt-get install espeak-ng).  Audio goes to downloads/wav.
+# Speech: libespeak-ng from PyPI (espeakng-loader, installed with espnet-mamba).  Audio goes to downloads/wav.
 set -euo pipefail
 
 seed=0
@@ -19,10 +19,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-command -v espeak-ng >/dev/null || {
-    echo "local/data.sh: espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng)" >&2
-    exit 1
-}
 args=(--out data --wavdir downloads/wav --fs 8000 --mode min --seed "${seed}"
       --num_train "${num_train}" --num_dev "${num_dev}" --num_test "${num_test}")
 if [ -n "${test_seed}" ]; then

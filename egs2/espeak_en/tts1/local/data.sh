@@ -3,7 +3,7 @@
 #   local/data.sh [--seed 0] [--num_train 3000] [--num_dev 100] [--num_test 100]
 #   local/data.sh --test_seed 1      # only data/test_seed1: a separately generated test set
 # One voice (en-us+m1), fixed speed (160 words/min) and pitch (50), 16 kHz; dev and test
-# sentences never occur in train.  Needs espeak-ng (apt-get install espeak-ng).  Audio
+# sentences never occur in train.  Speech: libespeak-ng from PyPI (espeakng-loader, installed with espnet-mamba).  Audio
 # goes to downloads/wav.
 set -euo pipefail
 
@@ -21,10 +21,6 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-command -v espeak-ng >/dev/null || {
-    echo "local/data.sh: espeak-ng is not installed (Debian/Ubuntu: apt-get install espeak-ng)" >&2
-    exit 1
-}
 args=(--out data --wavdir downloads/wav --seed "${seed}" --num_train "${num_train}"
       --num_dev "${num_dev}" --num_test "${num_test}" --voices en-us+m1 --held_out_voices
       --speed_range 160 160 --pitch_range 50 50)

@@ -1,0 +1,1 @@
+"""Synthetic corpus generators and the speech engines they use."""
