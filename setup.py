@@ -54,6 +54,8 @@ setup(
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],
         "test": ["pytest", "matplotlib"],
+        # upstream ESPnet recipes run through the launcher (their format_wav_scp.py)
+        "recipes": ["resampy"],
         "bench": ["matplotlib", "mambapy"],
     },
     cmdclass={"build_py": BuildPyWithPth},
