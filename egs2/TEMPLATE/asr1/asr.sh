@@ -81,6 +81,7 @@ inference_tag=""             # decoding dir name (default from the config and mo
 inference_args=""            # extra options of espnet2.bin.asr_inference
 inference_asr_model=valid.acc.ave.pth  # model file in ${asr_exp} to decode with
 inference_lm=valid.loss.ave.pth        # LM file in ${lm_exp} to decode with
+results_note=""              # a paragraph under the title of RESULTS.md (what the numbers mean)
 # End of options
 
 # log, die and the stage helpers (shared with the other templates)
@@ -321,7 +322,7 @@ if runs 5 && "${use_lm}"; then
     if ! is_done "${lm_exp}" "LM training ${lm_exp}"; then
         check_checkpoint "${lm_exp}" "./run.sh --stage 5 --lm_args"
         # shellcheck disable=SC2086
-        run_logged "${lm_exp}/train.log" ${python} -m espnet2.bin.lm_train \
+        run_training "${lm_exp}/train.log" ${python} -m espnet2.bin.lm_train \
             --ngpu "${ngpu}" "${text_opts[@]}" "${lm_data_opts[@]}" \
             --train_shape_file "${lm_stats_dir}/train/text_shape.${token_type}" \
             --valid_shape_file "${lm_stats_dir}/valid/text_shape.${token_type}" \
@@ -347,7 +348,7 @@ if runs 6; then
         if [ "${ngpu}" -gt 1 ]; then opts+=(--multiprocessing_distributed true); fi
         log "  follow the training with: tail -f ${asr_exp}/train.log"
         # shellcheck disable=SC2086
-        run_logged "${asr_exp}/train.log" ${python} -m espnet2.bin.asr_train \
+        run_training "${asr_exp}/train.log" ${python} -m espnet2.bin.asr_train \
             --ngpu "${ngpu}" "${text_opts[@]}" \
             --train_data_path_and_name_and_type "${data_feats}/${train_dump}/wav.scp,speech,sound" \
             --train_data_path_and_name_and_type "${data_feats}/${train_dump}/text,text,text" \
@@ -412,8 +413,17 @@ if runs 8; then
         sed 's/^/  /' "${dir}/logs/score.log"
         log "  alignments: ${dir}/score_wer/result.txt ${dir}/score_cer/result.txt"
     done
-    run_logged "${asr_exp}/logs/asr_results.log" ${python} -m espnet_mamba.bin.asr_results "${asr_exp}"
+    run_logged "${asr_exp}/logs/asr_results.log" ${python} -m espnet_mamba.bin.asr_results \
+        "${asr_exp}" --note "${results_note}"
     cat "${asr_exp}/RESULTS.md"
+    # one example: the first utterance of the first test set, reference beside hypothesis
+    dset=${test_sets%% *}
+    utt=$(awk 'NR == 1 { print $1 }' "${asr_exp}/${inference_tag}/${dset}/text")
+    transcript() { awk -v u="${utt}" '$1 == u { $1 = ""; sub(/^ /, ""); print; exit }' "$1"; }
+    log "  example (${dset}, ${utt}):"
+    log "    REF: $(transcript "${data_feats}/${dset}/text")"
+    log "    HYP: $(transcript "${asr_exp}/${inference_tag}/${dset}/text")"
+    log "  results: ${asr_exp}/RESULTS.md"
     stage_done
 fi
 

@@ -233,7 +233,7 @@ if runs 4; then
         log "  follow the training with: tail -f ${enh_exp}/train.log"
         # All inputs of a mixture have its length: its shape orders and folds the batches.
         # shellcheck disable=SC2086
-        run_logged "${enh_exp}/train.log" ${python} -m espnet2.bin.enh_train \
+        run_training "${enh_exp}/train.log" ${python} -m espnet2.bin.enh_train \
             --ngpu "${ngpu}" "${opts[@]}" \
             --train_shape_file "${enh_stats_dir}/train/speech_mix_shape" \
             --valid_shape_file "${enh_stats_dir}/valid/speech_mix_shape" \

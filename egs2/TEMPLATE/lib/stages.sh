@@ -65,19 +65,42 @@ keep_old_log() {  # keep_old_log LOG: move a previous LOG aside as LOG's stem.<i
     fi
 }
 
-run_logged() {  # run_logged LOG CMD...: run CMD, its output to LOG; stop the run if it fails
+start_logged() {  # start_logged LOG CMD...: start CMD with its output to LOG (kept: see keep_old_log)
     local logfile=$1
     shift
     mkdir -p "$(dirname "${logfile}")"
     keep_old_log "${logfile}"
     log "  log: ${logfile}"
     start_step "${logfile}" "$@"
+}
+
+finish_logged() {  # finish_logged LOG: wait for the step; stop the run if it failed
     if ! wait "${step_pids[-1]}"; then
         step_pids=()
-        tail -n 15 "${logfile}" | sed 's/^/    | /' >&2
-        die "stage ${current_stage} failed; see the log: ${logfile}"
+        tail -n 15 "$1" | sed 's/^/    | /' >&2
+        die "stage ${current_stage} failed; see the log: $1"
     fi
     step_pids=()
+}
+
+run_logged() {  # run_logged LOG CMD...: run CMD, its output to LOG; stop the run if it fails
+    start_logged "$@"
+    finish_logged "$1"
+}
+
+run_training() {  # run_training LOG CMD...: run_logged, with a progress line every 30 s
+    local start=${SECONDS} next=$((SECONDS + 30)) line
+    start_logged "$@"
+    while kill -0 "${step_pids[-1]}" 2>/dev/null; do
+        if [ "${SECONDS}" -ge "${next}" ]; then
+            next=$((SECONDS + 30))
+            line=$(${python} -m espnet_mamba.bin.train_progress "$1" \
+                --elapsed "$((SECONDS - start))" 2>/dev/null || true)
+            [ -z "${line}" ] || log "  ${line}"
+        fi
+        sleep 1
+    done
+    finish_logged "$1"
 }
 
 run_jobs() {  # run_jobs N LOG CMD...: N parallel jobs; "JOB" in LOG and CMD becomes 1..N

@@ -344,7 +344,7 @@ if runs 5; then
         if [ "${ngpu}" -gt 1 ]; then opts+=(--multiprocessing_distributed true); fi
         log "  follow the training with: tail -f ${tts_exp}/train.log"
         # shellcheck disable=SC2086
-        run_logged "${tts_exp}/train.log" ${python} -m espnet2.bin.tts_train \
+        run_training "${tts_exp}/train.log" ${python} -m espnet2.bin.tts_train \
             --ngpu "${ngpu}" "${text_opts[@]}" "${data_opts[@]}" \
             --train_shape_file "${tts_stats_dir}/train/text_shape.${token_type}" \
             --train_shape_file "${tts_stats_dir}/train/speech_shape" \

@@ -35,4 +35,5 @@ exec ./asr.sh \
     --asr_config conf/train_asr_debug.yaml \
     --lm_config conf/train_lm_debug.yaml \
     --inference_config conf/decode_asr.yaml \
+    --results_note "Plumbing check only: 4 training utterances cannot train a speech recognizer, so these error rates are not a result. For a model that learns, run egs2/espeak_quick/asr1 (the README's main job)." \
     "${asr_opts[@]}"
