@@ -148,3 +148,48 @@ def test_the_previous_log_of_a_step_is_kept(tmp_path):
     assert kept == [time.strftime("train.%Y%m%dT%H%M%S.log", time.localtime(1700000000))]
     assert (log.parent / kept[0]).read_text() == "the interrupted run\n"
     assert log.read_text() == "the new run\n"
+
+
+FAKE_LAUNCHER = """#!/usr/bin/env bash
+echo "$(basename "$0") $*" > "$LAUNCHED"
+exit 3
+"""
+
+
+@pytest.mark.parametrize("launcher,prefix", [
+    ("slurm", "srun --nodes 2 --ntasks 2 --ntasks-per-node 1 "),
+    ("mpi", "mpirun -np 2 --map-by ppr:1:node "),
+])
+def test_distributed_options_reach_the_trainer(recipe, tmp_path, launcher, prefix):
+    """--ngpu/--num_nodes/--dist_launcher as ESPnet's templates: the training starts under
+    srun/mpirun with ESPnet's distributed options (a stand-in launcher records it)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("srun", "mpirun"):
+        (bin_dir / name).write_text(FAKE_LAUNCHER)
+        (bin_dir / name).chmod(0o755)
+    (recipe / "exp" / "stats").mkdir(parents=True)
+    (recipe / "exp" / "stats" / ".done").touch()
+    launched = tmp_path / "launched"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "LAUNCHED": str(launched)}
+    out = subprocess.run(["./run.sh", "--stage", "6", "--stop_stage", "6", "--ngpu", "4",
+                          "--num_nodes", "2", "--dist_launcher", launcher,
+                          "--asr_stats_dir", "exp/stats"], cwd=recipe, text=True,
+                         capture_output=True, timeout=120, env=env)
+    assert out.returncode == 1 and "stage 6 failed; see the log" in out.stderr
+    cmd = launched.read_text()
+    assert cmd.startswith(prefix + sys.executable + " -m espnet_mamba.run -m "
+                          "espnet2.bin.asr_train --ngpu 4 --multiprocessing_distributed true "
+                          f"--dist_launcher {launcher} --dist_init_method file://")
+    assert f"{recipe}/exp/asr_tiny/.dist_init" in cmd
+
+
+def test_several_nodes_without_a_launcher_are_refused(recipe):
+    (recipe / "exp" / "stats").mkdir(parents=True)
+    (recipe / "exp" / "stats" / ".done").touch()
+    out = subprocess.run(["./run.sh", "--stage", "6", "--stop_stage", "6", "--num_nodes", "2",
+                          "--asr_stats_dir", "exp/stats"], cwd=recipe, text=True,
+                         capture_output=True, timeout=120)
+    assert out.returncode == 1
+    assert "--num_nodes 2 needs --dist_launcher slurm or mpi" in out.stderr

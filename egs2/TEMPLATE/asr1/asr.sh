@@ -31,6 +31,8 @@ stop_stage=10000             # last stage to run
 nj=4                         # parallel jobs for formatting and stats collection
 inference_nj=4               # parallel jobs for decoding
 ngpu=1                       # GPUs for training (0: CPU)
+num_nodes=1                  # nodes for training (more than 1: with --dist_launcher)
+dist_launcher=""             # slurm or mpi: start the training on --num_nodes nodes
 gpu_inference=false          # decode on a GPU
 python="python3 -m espnet_mamba.run"  # command that runs `-m espnet2.bin.X` with our classes
 dumpdir=dump                 # formatted data
@@ -111,7 +113,7 @@ while [ $# -gt 0 ]; do
 done
 
 # ---------------------------------------------------------------- checks
-for opt in stage stop_stage nj inference_nj ngpu nbpe; do
+for opt in stage stop_stage nj inference_nj ngpu num_nodes nbpe; do
     [[ "${!opt}" =~ ^[0-9]+$ ]] || die "--${opt} must be a non-negative integer, got '${!opt}'"
 done
 [ "${nj}" -ge 1 ] && [ "${inference_nj}" -ge 1 ] || die "--nj and --inference_nj must be >= 1"
@@ -345,11 +347,11 @@ if runs 6; then
                 --normalize_conf "stats_file=${asr_stats_dir}/train/feats_stats.npz") ;;
             utterance_mvn) opts+=(--normalize utterance_mvn) ;;
         esac
-        if [ "${ngpu}" -gt 1 ]; then opts+=(--multiprocessing_distributed true); fi
+        distributed_training "${asr_exp}"  # sets dist_args and dist_prefix
         log "  follow the training with: tail -f ${asr_exp}/train.log"
         # shellcheck disable=SC2086
-        run_training "${asr_exp}/train.log" ${python} -m espnet2.bin.asr_train \
-            --ngpu "${ngpu}" "${text_opts[@]}" \
+        run_training "${asr_exp}/train.log" "${dist_prefix[@]}" ${python} -m espnet2.bin.asr_train \
+            --ngpu "${ngpu}" "${dist_args[@]}" "${text_opts[@]}" \
             --train_data_path_and_name_and_type "${data_feats}/${train_dump}/wav.scp,speech,sound" \
             --train_data_path_and_name_and_type "${data_feats}/${train_dump}/text,text,text" \
             --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \

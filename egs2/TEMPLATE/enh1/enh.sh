@@ -31,6 +31,8 @@ stop_stage=10000             # last stage to run
 nj=4                         # parallel jobs for formatting and stats collection
 inference_nj=4               # parallel jobs for separation
 ngpu=1                       # GPUs for training (0: CPU)
+num_nodes=1                  # nodes for training (more than 1: with --dist_launcher)
+dist_launcher=""             # slurm or mpi: start the training on --num_nodes nodes
 gpu_inference=false          # separate on a GPU
 python="python3 -m espnet_mamba.run"  # command that runs `-m espnet2.bin.X` with our classes
 dumpdir=dump                 # formatted data
@@ -90,7 +92,7 @@ while [ $# -gt 0 ]; do
 done
 
 # ---------------------------------------------------------------- checks
-for opt in stage stop_stage nj inference_nj ngpu ref_num noise_type_num; do
+for opt in stage stop_stage nj inference_nj ngpu num_nodes ref_num noise_type_num; do
     [[ "${!opt}" =~ ^[0-9]+$ ]] || die "--${opt} must be a non-negative integer, got '${!opt}'"
 done
 for opt in nj inference_nj ref_num noise_type_num; do
@@ -229,12 +231,12 @@ if runs 4; then
         opts=()
         add_data_opts train "${data_feats}/${train_set}"
         add_data_opts valid "${data_feats}/${valid_set}"
-        if [ "${ngpu}" -gt 1 ]; then opts+=(--multiprocessing_distributed true); fi
+        distributed_training "${enh_exp}"  # sets dist_args and dist_prefix
         log "  follow the training with: tail -f ${enh_exp}/train.log"
         # All inputs of a mixture have its length: its shape orders and folds the batches.
         # shellcheck disable=SC2086
-        run_training "${enh_exp}/train.log" ${python} -m espnet2.bin.enh_train \
-            --ngpu "${ngpu}" "${opts[@]}" \
+        run_training "${enh_exp}/train.log" "${dist_prefix[@]}" ${python} -m espnet2.bin.enh_train \
+            --ngpu "${ngpu}" "${dist_args[@]}" "${opts[@]}" \
             --train_shape_file "${enh_stats_dir}/train/speech_mix_shape" \
             --valid_shape_file "${enh_stats_dir}/valid/speech_mix_shape" \
             --fold_length "$((enh_speech_fold_length * 100))" \

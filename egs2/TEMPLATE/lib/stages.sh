@@ -165,6 +165,28 @@ require_file() {  # require_file PATH HINT
     [ -e "$1" ] || die "missing $1 ($2)"
 }
 
+distributed_training() {  # distributed_training EXP_DIR: dist_args (trainer options) and
+    # dist_prefix (srun/mpirun) for --ngpu, --num_nodes and --dist_launcher, as ESPnet's
+    # templates: one process per GPU on each node (--multiprocessing_distributed true)
+    dist_args=()
+    dist_prefix=()
+    if [ "${ngpu}" -gt 1 ] || [ "${num_nodes}" -gt 1 ]; then
+        dist_args+=(--multiprocessing_distributed true)
+    fi
+    case "${dist_launcher}" in
+        "") [ "${num_nodes}" -le 1 ] || die "--num_nodes ${num_nodes} needs --dist_launcher slurm or mpi" ;;
+        slurm) dist_prefix=(srun --nodes "${num_nodes}" --ntasks "${num_nodes}" --ntasks-per-node 1) ;;
+        mpi) dist_prefix=(mpirun -np "${num_nodes}" --map-by ppr:1:node) ;;
+        *) die "--dist_launcher must be slurm or mpi, got '${dist_launcher}'" ;;
+    esac
+    if [ -n "${dist_launcher}" ]; then
+        # the nodes rendezvous through a file in the (shared) experiment dir
+        rm -f "$1/.dist_init"
+        dist_args+=(--dist_launcher "${dist_launcher}"
+            --dist_init_method "file://$(cd "$1" && pwd)/.dist_init")
+    fi
+}
+
 held_locks=()
 
 lock_experiment() {  # lock_experiment DIR: this run holds DIR/.lock until it exits

@@ -40,6 +40,8 @@ stop_stage=10000             # last stage to run
 nj=4                         # parallel jobs for formatting and stats collection
 inference_nj=4               # parallel jobs for decoding and ASR transcription
 ngpu=1                       # GPUs for training (0: CPU)
+num_nodes=1                  # nodes for training (more than 1: with --dist_launcher)
+dist_launcher=""             # slurm or mpi: start the training on --num_nodes nodes
 gpu_inference=false          # decode on a GPU
 python="python3 -m espnet_mamba.run"  # command that runs `-m espnet2.bin.X` with our classes
 dumpdir=dump                 # formatted data
@@ -116,7 +118,7 @@ while [ $# -gt 0 ]; do
 done
 
 # ---------------------------------------------------------------- checks
-for opt in stage stop_stage nj inference_nj ngpu griffin_lim_iters; do
+for opt in stage stop_stage nj inference_nj ngpu num_nodes griffin_lim_iters; do
     [[ "${!opt}" =~ ^[0-9]+$ ]] || die "--${opt} must be a non-negative integer, got '${!opt}'"
 done
 [ "${nj}" -ge 1 ] && [ "${inference_nj}" -ge 1 ] || die "--nj and --inference_nj must be >= 1"
@@ -341,11 +343,11 @@ if runs 5; then
         else
             opts+=(--normalize none)
         fi
-        if [ "${ngpu}" -gt 1 ]; then opts+=(--multiprocessing_distributed true); fi
+        distributed_training "${tts_exp}"  # sets dist_args and dist_prefix
         log "  follow the training with: tail -f ${tts_exp}/train.log"
         # shellcheck disable=SC2086
-        run_training "${tts_exp}/train.log" ${python} -m espnet2.bin.tts_train \
-            --ngpu "${ngpu}" "${text_opts[@]}" "${data_opts[@]}" \
+        run_training "${tts_exp}/train.log" "${dist_prefix[@]}" ${python} -m espnet2.bin.tts_train \
+            --ngpu "${ngpu}" "${dist_args[@]}" "${text_opts[@]}" "${data_opts[@]}" \
             --train_shape_file "${tts_stats_dir}/train/text_shape.${token_type}" \
             --train_shape_file "${tts_stats_dir}/train/speech_shape" \
             --valid_shape_file "${tts_stats_dir}/valid/text_shape.${token_type}" \
