@@ -66,9 +66,7 @@ class BiMambaOuter(nn.Module):
         self, hidden_states: torch.Tensor, lengths: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
         """(batch, L, d_model) -> (batch, L, d_model); padded frames are zero."""
-        if lengths is not None:
-            check_lengths(lengths, hidden_states)
-        fwd = self.mamba_fwd(hidden_states, lengths)
+        fwd = self.mamba_fwd(hidden_states, lengths)  # checks the lengths first
         bwd = reverse_padded(
             self.mamba_bwd(reverse_padded(hidden_states, lengths, 1), lengths), lengths, 1
         )

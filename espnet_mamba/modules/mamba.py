@@ -178,10 +178,10 @@ class Mamba(nn.Module):
 
         The scan is causal, so real frames never see padding.
         """
-        if lengths is None:
-            return self._out(self._ssm(*self._in(hidden_states))[0])
-        check_lengths(lengths, hidden_states)
-        return mask_frames(self._out(self._ssm(*self._in(hidden_states))[0]), lengths)
+        if lengths is not None:
+            check_lengths(lengths, hidden_states)
+        out = self._out(self._ssm(*self._in(hidden_states))[0])
+        return out if lengths is None else mask_frames(out, lengths)
 
     def allocate_inference_cache(
         self, batch_size: int, max_seqlen: int = 1, dtype: Optional[torch.dtype] = None
