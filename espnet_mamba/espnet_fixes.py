@@ -19,7 +19,7 @@
    (the same search on a prefix tree, linear) runs instead.
 
 Each fix is applied when its ESPnet module is imported (or at once if it already
-is), through the import hook of :mod:`espnet_mamba.registry`, and only where the
+is), through :mod:`espnet_mamba.import_hook` (:func:`install`), and only where the
 attribute it fixes exists.  ``ESPNET_MAMBA_ESPNET_FIXES=0`` in the environment turns
 them off.  :data:`STATUS` says, per fixed module, whether its fix is active and why
 (``python -m espnet_mamba.selfcheck`` prints it; also logged at debug level).
@@ -29,6 +29,8 @@ from __future__ import annotations
 import logging
 import os
 from typing import TYPE_CHECKING, Callable, Dict, Optional
+
+from espnet_mamba.import_hook import after_import
 
 if TYPE_CHECKING:  # torch is imported by the fixes only: ``import espnet_mamba`` stays light
     import torch
@@ -212,3 +214,9 @@ def hooks() -> Dict[str, Callable]:
         return {}
     return {f"{root}.{path}": fix for path, fix in FIXES.items()
             for root in ("espnet.nets", "espnet2.legacy.nets")}
+
+
+def install() -> None:
+    """Apply each fix when its module is imported (at once where it already is)."""
+    for name, fix in sorted(hooks().items()):
+        after_import(name, fix)

@@ -2,22 +2,16 @@
 
 ESPnet picks a component by name from module-level ``ClassChoices`` objects in
 ``espnet2.tasks.<task>`` (``encoder_choices`` etc.).  :func:`register` adds our classes
-to every such object that is already imported, and installs an import hook that adds
-them to task modules imported later, right after the module body runs (so tasks that
-deep-copy another task's choices at import, like ``enh_s2t``, copy ours too).  The same
-hook applies :mod:`espnet_mamba.espnet_fixes` to the ESPnet modules they fix.
+to every such object that is already imported, and to task modules imported later,
+right after the module body runs (:mod:`espnet_mamba.import_hook`; so tasks that
+deep-copy another task's choices at import, like ``enh_s2t``, copy ours too).
 Importing ``espnet_mamba`` stays cheap: no ESPnet module (nor torch) is imported here.
 """
 import importlib
-import importlib.abc
-import importlib.util
-import sys
-import threading
 import warnings
-from functools import lru_cache
-from typing import Callable, Dict, List, NamedTuple
+from typing import Dict, List, NamedTuple
 
-from espnet_mamba import espnet_fixes
+from espnet_mamba.import_hook import after_import
 
 class Entry(NamedTuple):
     """One class to add: ``module.choices[name] = import(target)``."""
@@ -131,55 +125,10 @@ def register_module(module) -> None:
             add_class(getattr(module, entry.choices), entry.name, _load(entry.target))
 
 
-@lru_cache(maxsize=None)
-def _hooks() -> Dict[str, Callable]:
-    """Module name -> what to do once it is imported (read once per process)."""
-    hooks = espnet_fixes.hooks()
-    hooks.update({e.module: register_module for e in entries()})
-    return hooks
-
-
-class _RegisteringLoader(importlib.abc.Loader):
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        _hooks()[module.__name__](module)
-
-
-class _TaskFinder(importlib.abc.MetaPathFinder):
-    """Wraps the loader of ESPnet task modules (and of the modules
-    :mod:`espnet_mamba.espnet_fixes` fixes) to run their hook once loaded."""
-
-    _local = threading.local()
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname not in _hooks() or getattr(self._local, "busy", False):
-            return None
-        self._local.busy = True
-        try:
-            spec = importlib.util.find_spec(fullname)
-        finally:
-            self._local.busy = False
-        if spec is None or spec.loader is None:
-            return None
-        spec.loader = _RegisteringLoader(spec.loader)
-        return spec
-
-
 def register() -> None:
-    """Register into task modules already imported (and fix ESPnet modules already
-    imported), and hook the ones imported later.
+    """Register into the task modules already imported, and into those imported later.
 
     Safe to call any number of times.
     """
-    if not any(type(f).__name__ == "_TaskFinder" for f in sys.meta_path):
-        sys.meta_path.insert(0, _TaskFinder())
-    for name, hook in sorted(_hooks().items()):
-        module = sys.modules.get(name)
-        if module is not None:
-            hook(module)
+    for module in sorted({entry.module for entry in entries()}):
+        after_import(module, register_module)

@@ -41,7 +41,7 @@ def test_register_is_idempotent():
     espnet_mamba.register()
     espnet_mamba.register()
     assert asr.encoder_choices.classes == before
-    hooks = [f for f in sys.meta_path if type(f).__name__ == "_TaskFinder"]
+    hooks = [f for f in sys.meta_path if type(f).__name__ == "_HookFinder"]
     assert len(hooks) == 1
 
 
