@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from espnet_mamba.asr.encoder.subsampling import InputLayer
-from espnet_mamba.bench.longform import build_speech2text, save_model
+from espnet_mamba.bench.cases.longform import build_speech2text, save_model
 from espnet_mamba.compat import legacy_nets
 from espnet_mamba.espnet_fixes import _ESPNET_PAD_MASK, linear_pad_mask
 

@@ -5,8 +5,9 @@ import math
 
 import pytest
 
-from espnet_mamba.bench.__main__ import SCAN_CASES, main
-from espnet_mamba.bench.measure import crossover, fit_exponent
+from espnet_mamba.bench.__main__ import LENGTH_SUITES, main
+from espnet_mamba.bench.cases import training
+from espnet_mamba.bench.report import crossover, fit_exponent
 
 FAST = ["--warmup", "0", "--repeats", "1"]
 
@@ -25,7 +26,7 @@ def test_encoders_quick_writes_table_json_and_plot(tmp_path, capsys):
                        "--durations", "1", "2", "--modes", "infer", *FAST,
                        "--json", str(tmp_path / "e.json"), "--plot", str(tmp_path / "e.png")])
     data = json.loads((tmp_path / "e.json").read_text())
-    assert [(r["model"], r["seconds"], r["status"]) for r in data["rows"]] == [
+    assert [(r["case"], r["seconds"], r["status"]) for r in data["rows"]] == [
         ("ConMamba quick", 1, "ok"), ("Conformer quick", 1, "ok"),
         ("ConMamba quick", 2, "ok"), ("Conformer quick", 2, "ok")]
     assert all(r["time_s"] > 0 and r["params_m"] > 0 for r in data["rows"])
@@ -40,13 +41,13 @@ def test_separators_quick_train_step(tmp_path, capsys):
                  "--durations", "0.5", "--modes", "train", *FAST,
                  "--json", str(tmp_path / "s.json"), "--plot", str(tmp_path / "s.png")])
     rows = json.loads((tmp_path / "s.json").read_text())["rows"]
-    assert [r["model"] for r in rows] == ["Mamba-TasNet XS quick", "Conv-TasNet quick"]
+    assert [r["case"] for r in rows] == ["Mamba-TasNet XS quick", "Conv-TasNet quick"]
     assert all(r["status"] == "ok" and r["time_s"] > 0 for r in rows)
     assert is_png(tmp_path / "s.png")
 
 
 def test_scan_writes_json(tmp_path, capsys):
-    skip = [name for name in SCAN_CASES if name != "espnet_mamba"]
+    skip = [name for name in LENGTH_SUITES["scan"] if name != "espnet_mamba"]
     run(capsys, ["scan", "--lengths", "64", "--batch", "1", "--dim", "8", *FAST,
                  "--skip", *skip, "--json", str(tmp_path / "scan.json")])
     rows = json.loads((tmp_path / "scan.json").read_text())["rows"]
@@ -88,3 +89,26 @@ def test_decoders_subcommand_prints_step_times(tmp_path, capsys):
         (d, p) for d in ("mamba", "cross_mamba", "transformer") for p in (1, 3)}
     assert all(r["step_ms"] > 0 for r in rows)
     assert "ms per step" in capsys.readouterr().out
+
+
+def test_train_pairs_in_one_process_with_profiles(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(training, "SETTINGS", {
+        "tiny asr": dict(family="encoders", pair=("conmamba", "conformer"), size="quick",
+                         batch=3, seconds=0.5, short=(1, 0.3)),
+        "tiny scan": dict(family="kernels", pair=("selective_scan", "attention"), batch=1,
+                          dim=8, state=4, length=32),
+    })
+    out = run(capsys, ["train", "--settings", "tiny asr", "tiny scan", "--repeats", "2",
+                       "--warmup", "0", "--profile", "2", "--json", str(tmp_path / "t.json")])
+    rows = json.loads((tmp_path / "t.json").read_text())["rows"]
+    assert [(r["setting"], r["mamba"], r["baseline"]) for r in rows] == [
+        ("tiny asr", "ConMamba", "Conformer"),
+        ("tiny scan", training.KERNEL_LABELS["selective_scan"],
+         training.KERNEL_LABELS["attention"])]
+    for r in rows:
+        assert all(len(t) == 2 and min(t) > 0 for t in r["times"].values())
+        assert r["ratio"] == pytest.approx(r["mamba_s"] / r["baseline_s"])
+        assert all(len(ops) == 2 and ops[0][1] >= ops[1][1] > 0 for ops in r["profile"].values())
+    assert "| tiny asr" in out and "top ops by self CPU time" in out
+    x, lengths = training.batch_inputs("encoders", 3, 0.5, (1, 0.3))
+    assert x.shape == (3, 50, 80) and lengths.tolist() == [50, 50, 30]

@@ -5,7 +5,7 @@ CTC-only ASR models are built through ``ASRTask.build_model`` from the reference
 configs (``conf/asr/train_asr_{conmamba,conformer}_ctc_s.yaml``; ``normalize`` replaced,
 as there are no feature statistics; random weights; a ``--vocab``-token list) and saved;
 each point then loads one with ``Speech2Text`` (``ctc_weight`` 1.0) in its own process
-with time and memory budgets (:func:`espnet_mamba.bench.measure.run_case`) and decodes
+with time and memory budgets (:func:`espnet_mamba.bench.harness.run_case`) and decodes
 random audio of the given length once, after a short warm-up.
 
 A random CTC head has flat posteriors and emits a token at most frames, which no
@@ -36,13 +36,14 @@ from typing import Callable, Dict, Tuple
 import torch
 import yaml
 
-from espnet_mamba.bench.measure import format_table, sweep_durations
+from espnet_mamba.bench.configs import CONF_DIR
+from espnet_mamba.bench.report import format_table
+from espnet_mamba.bench.sweep import sweep
 from espnet_mamba.espnet_fixes import restore_espnet_pad_mask
 
 SAMPLE_RATE = 16000
 CONFIGS = {"conmamba": ("ConMamba S", "train_asr_conmamba_ctc_s.yaml"),
            "conformer": ("Conformer S", "train_asr_conformer_ctc_s.yaml")}
-DEFAULT_CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "asr"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +52,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="audio lengths in minutes")
     parser.add_argument("--models", nargs="+", choices=list(CONFIGS),
                         default=list(CONFIGS))
-    parser.add_argument("--conf-dir", type=Path, default=DEFAULT_CONF_DIR,
-                        help="folder with the reference configs (conf/asr of the repository)")
+    parser.add_argument("--conf-dir", type=Path, default=CONF_DIR / "asr",
+                        help="folder with the reference configs (default: the package's)")
     parser.add_argument("--normalize", choices=["utterance_mvn", "none"],
                         default="utterance_mvn")
     parser.add_argument("--vocab", type=int, default=5000, help="CTC output tokens")
@@ -222,18 +223,18 @@ def run(args: argparse.Namespace, machine: str) -> None:
             config, weights = save_model(kind, Path(folder), args.conf_dir, args.normalize,
                                          args.vocab, args.token_rate, args.ctc_sharpness,
                                          args.encoder_conf)
-            models[CONFIGS[kind][0] + mark] = ("espnet_mamba.bench.longform:decode", dict(
+            models[CONFIGS[kind][0] + mark] = ("espnet_mamba.bench.cases.longform:decode", dict(
                 config=str(config), weights=str(weights), search=args.search,
                 beam_size=args.beam_size, pad_mask=args.pad_mask))
-        rows = sweep_durations(models, [60 * m for m in args.minutes], ["infer"], args.device,
-                               args.threads, args.warmup, args.repeats, args.time_budget,
-                               args.memory_budget)
+        rows = sweep(models, "seconds", [60 * m for m in args.minutes], ["infer"], args.device,
+                     args.threads, args.warmup, args.repeats, args.time_budget,
+                     args.memory_budget, unit="s")
     header = ["model", "audio min", "total s", "RTF", "frontend+encoder s", "search s",
               "peak MB", "tokens/min", "status"]
     table = []
     for r in rows:
         minutes, total = r["seconds"] / 60, r["time_s"]  # total is None where stopped
-        table.append([r["model"], minutes, total, total and total / r["seconds"],
+        table.append([r["case"], minutes, total, total and total / r["seconds"],
                       r.get("encode_s"), total and total - r["encode_s"], r["peak_mb"],
                       total and r["tokens"] / minutes, r["status"]])
     print(format_table(header, table))

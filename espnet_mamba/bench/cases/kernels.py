@@ -1,13 +1,9 @@
-"""Cases for ``python -m espnet_mamba.bench scan`` and ``... block``.
-
-Every factory takes ``device`` and sizes and returns ``(forward, backward)``.
-"""
-from typing import Callable, Optional, Tuple
-
+"""Selective-scan kernels (``python -m espnet_mamba.bench scan``): the project's op and
+the reference formulations, on the same inputs (with D, z and the softplus of delta)."""
 import torch
 import torch.nn.functional as F
 
-Fns = Tuple[Callable[[], torch.Tensor], Optional[Callable[[torch.Tensor], None]]]
+from espnet_mamba.bench.cases import Fns, backward_of_sum as _backward
 
 
 def _scan_inputs(device: str, batch: int, dim: int, state: int, length: int):
@@ -20,10 +16,6 @@ def _scan_inputs(device: str, batch: int, dim: int, state: int, length: int):
                 A=(-torch.rand(dim, state, generator=g) - 0.1).to(device).requires_grad_(True),
                 B=leaf(batch, state, length), C=leaf(batch, state, length), D=leaf(dim),
                 z=leaf(batch, dim, length))
-
-
-def _backward(out: torch.Tensor) -> None:
-    out.backward(torch.ones_like(out))
 
 
 def scan_project(device: str, batch: int, dim: int, state: int, length: int) -> Fns:
@@ -77,29 +69,3 @@ def scan_pscan(device: str, batch: int, dim: int, state: int, length: int) -> Fn
         return (y + x["u"] * x["D"][:, None]) * F.silu(x["z"])
 
     return forward, _backward
-
-
-def attention(device: str, batch: int, dim: int, length: int, heads: int = 4, **_) -> Fns:
-    """One ``torch.nn.MultiheadAttention(dim, heads)`` self-attention."""
-    mha = torch.nn.MultiheadAttention(dim, heads, batch_first=True).to(device)
-    x = torch.randn(batch, length, dim, device=device, requires_grad=True)
-    return (lambda: mha(x, x, x, need_weights=False)[0]), _backward
-
-
-def mamba_block(device: str, batch: int, dim: int, length: int, state: int = 16,
-                bidirectional: bool = False, **_) -> Fns:
-    """One Mamba block (d_model ``dim``, expand 2), or the bidirectional inner block."""
-    from espnet_mamba.modules import BiMambaInner, Mamba
-
-    block = (BiMambaInner if bidirectional else Mamba)(dim, d_state=state).to(device)
-    x = torch.randn(batch, length, dim, device=device, requires_grad=True)
-    return (lambda: block(x)), _backward
-
-
-def transformer_layer(device: str, batch: int, dim: int, length: int, heads: int = 4,
-                      **_) -> Fns:
-    """One pre-norm ``torch.nn.TransformerEncoderLayer`` (FFN 4 x dim)."""
-    layer = torch.nn.TransformerEncoderLayer(dim, heads, 4 * dim, dropout=0.0,
-                                             batch_first=True, norm_first=True).to(device)
-    x = torch.randn(batch, length, dim, device=device, requires_grad=True)
-    return (lambda: layer(x)), _backward
