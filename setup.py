@@ -28,28 +28,34 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     packages=find_packages(include=["espnet_mamba", "espnet_mamba.*"]),
-    # Everything the package imports, whatever ESPnet itself pulls in (ESPnet 202611
-    # no longer brings pyworld, and moved editdistance/fast-bss-eval into extras).
+    # the reference configs: the benchmarks' model sizes, read from an installed wheel too
+    package_data={"espnet_mamba": ["conf/*/*.yaml"]},
+    # What the package imports (directly, whatever ESPnet pulls in: ESPnet 202611 no
+    # longer brings pyworld, and moved editdistance/fast-bss-eval into extras), then what
+    # the templates' ESPnet steps need beyond ESPnet's own requirements.
     install_requires=[
         "espnet>=202511",
         "torch",
-        "torchaudio",
         "numpy",
-        "scipy",  # resampling (format_data_dir), convolution (simulate_noisy)
+        "scipy",  # resampling (data.format, corpora), convolution (corpora.noisy)
         "numba",  # the CPU scan kernels
         "llvmlite",  # (numba's compiler) the kernels' bit-cast intrinsic
         "soundfile",
-        "sentencepiece",
-        "PyYAML",
+        "sentencepiece",  # bin.train_spm
+        "PyYAML",  # reference configs (bench), recipe configs
         "typeguard",  # config type checks, as ESPnet's components
         "torch_complex",  # the separator's complex input type
-        "tensorboard",  # the trainer (use_tensorboard defaults to true)
-        "editdistance",  # ASR training statistics (CER/WER)
-        "fast-bss-eval",  # enhancement losses and SDR scoring
-        "pystoi",  # enh1 scoring (STOI)
-        "pesq",  # enh1 scoring (PESQ)
-        "pyworld",  # tts1 scoring (WORLD envelope for MCD)
+        "kaldialign",  # eval.asr: WER/CER alignments
+        "fast-bss-eval",  # eval.enh: SI-SNR, SDR
+        "pystoi",  # eval.enh: STOI
+        "pesq",  # eval.enh: PESQ
+        "pyworld",  # eval.tts: WORLD spectral envelope
+        "pysptk",  # eval.tts: mel-cepstra
+        "librosa",  # eval.tts: DTW
         "espeakng-loader",  # libespeak-ng and its voices: the synthetic corpora
+        "torchaudio",  # ESPnet's frontends and enh_train (the pins in constraints.txt)
+        "editdistance",  # ESPnet's CER/WER statistics in asr_train
+        "tensorboard",  # ESPnet's trainer (use_tensorboard defaults to true)
     ],
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],
@@ -63,7 +69,7 @@ setup(
         "console_scripts": [
             "espnet-mamba-run=espnet_mamba.run:main",
             "espnet-mamba-bench=espnet_mamba.bench.__main__:main",
-            "espnet-mamba-asr-streaming=espnet_mamba.bin.asr_streaming:main",
+            "espnet-mamba-stream-asr=espnet_mamba.bin.stream_asr:main",
         ],
     },
     classifiers=[

@@ -10,7 +10,7 @@ import yaml
 from espnet2.tasks.asr import ASRTask
 
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder
-from espnet_mamba.bin import asr_streaming
+from espnet_mamba.bin import stream_asr
 from espnet_mamba.asr.streaming import (
     StreamingFeatures,
     StreamingMambaEncoder,
@@ -132,7 +132,7 @@ def test_utterance_mvn_and_bidirectional_are_rejected(tmp_path):
 def test_demo_cli_prints_partial_results(tmp_path, capsys):
     build_model(tmp_path)
     sf.write(tmp_path / "a.wav", audio(1.5).numpy(), SR)
-    asr_streaming.main(["--asr_train_config", str(tmp_path / "config.yaml"),
+    stream_asr.main(["--asr_train_config", str(tmp_path / "config.yaml"),
                         "--asr_model_file", str(tmp_path / "model.pth"),
                         "--wav", str(tmp_path / "a.wav"), "--chunk_ms", "160"])
     out = capsys.readouterr().out

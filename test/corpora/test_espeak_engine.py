@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from espnet_mamba.bin import espeak_corpus
+from espnet_mamba.bin import make_espeak_corpus
 from espnet_mamba.corpora.espeak_engine import (
     EspeakError,
     EspeakNG,
@@ -78,8 +78,8 @@ def test_engine_description_names_library_and_wheel_versions():
 
 
 def test_every_generated_data_dir_names_its_engine_seed_and_voices(tmp_path):
-    espeak_corpus.main(["--out", str(tmp_path / "data"), "--wavdir", str(tmp_path / "wav"),
-                        "--num_train", "2", "--num_dev", "1", "--num_test", "2", "--seed", "7"])
+    make_espeak_corpus.main(["--out", str(tmp_path / "data"), "--wavdir", str(tmp_path / "wav"),
+                             "--num_train", "2", "--num_dev", "1", "--num_test", "2", "--seed", "7"])
     for dset in ("train", "dev", "test"):
         note = (tmp_path / "data" / dset / "synthesis").read_text().splitlines()
         assert note[0] == f"engine {engine_description()}"

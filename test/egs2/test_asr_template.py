@@ -143,7 +143,7 @@ def test_rerun_skips_finished_steps(finished):
     second = finished["second"]
     assert second.returncode == 0, second.stderr[-3000:]
     out = second.stdout
-    assert out.count("already done: skipping") == 7  # 3 formatted sets, tokens, stats, training, decoding
+    assert out.count("already done: skipping") == 8  # 3 formatted sets, tokens, stats, training, decoding, scoring
     assert "==== Stage 8 finished" in out
     assert finished["second_seconds"] < 60
 

@@ -181,7 +181,7 @@ def test_rerun_skips_finished_steps(finished):
 
 def test_bad_options_are_named(tmp_path, recipe_env):
     cases = [(["--no_such_option", "1"], "unknown option --no_such_option"),
-             (["--ref_num", "0"], "--ref_num must be >= 1, got '0'"),
+             (["--ref_num", "0"], "--ref_num must be an integer >= 1, got '0'"),
              (["--use_noise_ref", "yes"], "--use_noise_ref must be true or false, got 'yes'"),
              (["--scoring_metrics", "SI_SNR PESQ2"], "unknown metric 'PESQ2'"),
              (["--fs", "8kHz"], "--fs must be a sampling rate such as 8k or 16000, got '8kHz'"),

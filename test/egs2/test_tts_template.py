@@ -210,15 +210,16 @@ def test_scoring_mcd_asr_and_results(finished):
         assert not (asr / "input").exists()  # the resampled copies are removed
     assert sorted(p.name for p in (reference / "logs").glob("asr_inference.*.log")) == \
         ["asr_inference.1.log"]
-    results = (recipe / DECODE / "RESULTS.md").read_text()
+    results = (recipe / EXP / "RESULTS.md").read_text()
     assert results in finished["second"].stdout  # shown at the end (the re-run rewrote it)
     assert f"ASR: `{finished['recipe'].parent / 'asr_recipe/exp/asr_tiny/model.pth'}`" in results
-    row = [line for line in results.splitlines() if line.startswith("|test|")][0].split("|")
+    tag = DECODE.rsplit("/", 1)[1]
+    row = [line for line in results.splitlines() if line.startswith(f"|{tag}/test|")][0].split("|")
     assert row[2] == "2" and row[3] == f"{summary['mcd_mean']:.2f} ± {summary['mcd_std']:.2f}"
     cer = json.loads((dec / "asr/score_cer/summary.json").read_text())
     assert cer["wrd"] == 9  # "abc ab" and "cab": 9 characters with the space
     assert float(row[4]) >= 0 and float(row[5]) >= 0 and float(row[6]) > 0  # CER, WER, RTF
-    assert "|test (reference audio)|2|-|" in results
+    assert f"|{tag}/test (reference audio)|2|-|" in results
 
 
 @pytest.mark.slow

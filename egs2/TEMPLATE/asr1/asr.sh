@@ -89,46 +89,17 @@ results_note=""              # a paragraph under the title of RESULTS.md (what t
 # log, die and the stage helpers (shared with the other templates)
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/stages.sh"
 
-show_help() {
-    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
-    echo
-    sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}"
-}
-
-# ---------------------------------------------------------------- option parsing
-command_line="$0 $*"
-option_names=" $(sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}" \
-    | grep -oE '^[a-z_0-9]+=' | tr -d '=' | tr '\n' ' ')"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h | --help) show_help; exit 0 ;;
-        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
-        --*) [ $# -ge 2 ] || die "option $1 needs a value"; name=$1; value=$2; shift 2 ;;
-        *) die "unexpected argument '$1': options are --name value (see --help)" ;;
-    esac
-    name=${name#--}
-    name=${name//-/_}
-    [[ "${option_names}" == *" ${name} "* ]] || die "unknown option --${name} (see --help)"
-    printf -v "${name}" '%s' "${value}"
-done
+parse_options "$@"
 
 # ---------------------------------------------------------------- checks
-for opt in stage stop_stage nj inference_nj ngpu num_nodes nbpe; do
-    [[ "${!opt}" =~ ^[0-9]+$ ]] || die "--${opt} must be a non-negative integer, got '${!opt}'"
-done
-[ "${nj}" -ge 1 ] && [ "${inference_nj}" -ge 1 ] || die "--nj and --inference_nj must be >= 1"
-for opt in use_lm gpu_inference resample; do
-    [[ "${!opt}" =~ ^(true|false)$ ]] || die "--${opt} must be true or false, got '${!opt}'"
-done
-case "${token_type}" in bpe | char) ;; *) die "--token_type must be bpe or char, got '${token_type}'" ;; esac
-case "${feats_normalize}" in global_mvn | utterance_mvn | none) ;;
-    *) die "--feats_normalize must be global_mvn, utterance_mvn or none, got '${feats_normalize}'" ;;
-esac
-case "${audio_format}" in flac | wav) ;; *) die "--audio_format must be flac or wav, got '${audio_format}'" ;; esac
-[ -n "${train_set}" ] || die "--train_set is required"
-[ -n "${valid_set}" ] || die "--valid_set is required"
-[ -n "${test_sets}" ] || die "--test_sets is required"
-runs() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }  # runs N: is stage N selected?
+require_integers 0 stage stop_stage ngpu
+require_integers 1 nj inference_nj num_nodes nbpe
+require_booleans use_lm gpu_inference resample
+require_rates fs
+require_choice token_type bpe char
+require_choice feats_normalize global_mvn utterance_mvn none
+require_choice audio_format flac wav
+require_given train_set valid_set test_sets
 # The ASR config is read by stages 4 and 6 and names the experiment dir of stages 7-8.
 if runs 4 || runs 6 || { [ -z "${asr_exp}" ] && { runs 7 || runs 8; }; }; then
     [ -n "${asr_config}" ] || die "--asr_config is required for stages 4-8"
@@ -180,21 +151,7 @@ if [ -z "${inference_tag}" ]; then
     inference_tag=${inference_tag//\//_}
 fi
 
-# ---------------------------------------------------------------- helpers
-
-add_vocab_size() {  # add_vocab_size STATS_DIR: text_shape -> text_shape.${token_type} ("len,vocab")
-    local vocab mode
-    vocab=$(num_lines "${token_list}")
-    for mode in train valid; do
-        awk -v v="${vocab}" '{ print $0 "," v }' "$1/${mode}/text_shape" \
-            >"$1/${mode}/text_shape.${token_type}"
-    done
-}
-
-
-${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
-    die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
-        "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
+check_python
 log "${command_line}"
 log "ASR experiment: ${asr_exp}"
 lock_experiment "${asr_exp}"
@@ -202,30 +159,24 @@ if "${use_lm}"; then lock_experiment "${lm_exp}"; fi
 
 # ---------------------------------------------------------------- stage 1
 if runs 1; then
-    stage_data_prep asr.sh
+    stage_data_prep
 fi
 
 # ---------------------------------------------------------------- stage 2
 if runs 2; then
     stage_banner 2 "Format audio (${fs}, ${audio_format}): data/ -> ${data_feats}/"
     for dset in "${train_set}" "${valid_set}" ${test_sets}; do
+        format_opts "${dset}"
         out=${data_feats}/${dset}
-        opts=(--fs "${fs}" --audio_format "${audio_format}" --resample "${resample}" --nj "${nj}")
         if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then
-            opts+=(--min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}"
-                --drop_empty_text)
+            opts+=(--drop_empty_text)
         fi
         if [ "${dset}" = "${train_set}" ] && [ -n "${speed_perturb_factors}" ]; then
             out=${data_feats}/${train_dump}
             # shellcheck disable=SC2206  # the factors are separate words
             opts+=(--speed_perturb_factors ${speed_perturb_factors})
         fi
-        is_done "${out}" "formatting ${out}" && continue
-        require_file "data/${dset}/wav.scp" "the data dir of set '${dset}'; run stage 1"
-        run_logged "${data_feats}/logs/format_${dset}.log" \
-            ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "${opts[@]}"
-        touch "${out}/.done"
-        report_formatted "${out}"
+        format_set "${dset}" "${out}" "${opts[@]}"
     done
     stage_done
 fi
@@ -239,7 +190,7 @@ if runs 3; then
         if [ "${token_type}" = bpe ]; then
             # sentencepiece learns from the transcripts without their utterance ids
             awk '{ $1 = ""; sub(/^ /, ""); print }' "${bpe_train_text}" >"${tmp}/train.txt"
-            run_logged "${tmp}/logs/spm_train.log" ${python} -m espnet_mamba.bin.spm_train \
+            run_logged "${tmp}/logs/train_spm.log" ${python} -m espnet_mamba.bin.train_spm \
                 --input "${tmp}/train.txt" --model_prefix "${tmp}/bpe" --vocab_size "${nbpe}" \
                 --model_type "${bpemode}" --character_coverage "${bpe_char_cover}" \
                 --input_sentence_size "${bpe_input_sentence_size}"
@@ -275,25 +226,14 @@ if runs 4; then
             require_file "${data_feats}/${dset}/.done" "formatted set '${dset}'; run stage 2"
         done
         tmp=$(fresh_tmp "${asr_stats_dir}")
-        _nj=$(min "${nj}" "$(num_lines "${data_feats}/${train_dump}/wav.scp")" \
-            "$(num_lines "${data_feats}/${valid_set}/wav.scp")")
-        split_keys "${data_feats}/${train_dump}/wav.scp" "${_nj}" "${tmp}/logs/train"
-        split_keys "${data_feats}/${valid_set}/wav.scp" "${_nj}" "${tmp}/logs/valid"
-        # shellcheck disable=SC2086  # python and asr_args hold several words
-        run_jobs "${_nj}" "${tmp}/logs/stats.JOB.log" ${python} -m espnet2.bin.asr_train \
-            --collect_stats true "${text_opts[@]}" \
+        # shellcheck disable=SC2086  # asr_args holds several words
+        collect_stats "${tmp}" "${data_feats}/${train_dump}" "${data_feats}/${valid_set}" asr_train \
+            "${text_opts[@]}" \
             --train_data_path_and_name_and_type "${data_feats}/${train_dump}/wav.scp,speech,sound" \
             --train_data_path_and_name_and_type "${data_feats}/${train_dump}/text,text,text" \
             --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound" \
             --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text" \
-            --train_shape_file "${tmp}/logs/train.JOB.scp" \
-            --valid_shape_file "${tmp}/logs/valid.JOB.scp" \
-            --output_dir "${tmp}/logs/stats.JOB" --config "${asr_config}" \
-            --frontend_conf fs="${fs}" ${asr_args}
-        input_dirs=()
-        for job in $(seq 1 "${_nj}"); do input_dirs+=(--input_dir "${tmp}/logs/stats.${job}"); done
-        run_logged "${tmp}/logs/aggregate_stats_dirs.log" \
-            ${python} -m espnet2.bin.aggregate_stats_dirs "${input_dirs[@]}" --output_dir "${tmp}"
+            --config "${asr_config}" --frontend_conf fs="${fs}" ${asr_args}
         add_vocab_size "${tmp}"
         finish_dir "${asr_stats_dir}"
     fi
@@ -410,14 +350,16 @@ if runs 8; then
     for dset in ${test_sets}; do
         dir=${asr_exp}/${inference_tag}/${dset}
         require_file "${dir}/.done" "decoding results of '${dset}'; run stage 7"
-        run_logged "${dir}/logs/score.log" ${python} -m espnet_mamba.bin.asr_score \
-            --ref "${data_feats}/${dset}/text" --hyp "${dir}/text" --output_dir "${dir}"
-        sed 's/^/  /' "${dir}/logs/score.log"
+        if ! is_done "${dir}/score_wer" "scoring ${dir}"; then
+            rm -f "${dir}/score_cer/.done"
+            run_logged "${dir}/logs/score_asr.log" ${python} -m espnet_mamba.bin.score_asr \
+                --ref "${data_feats}/${dset}/text" --hyp "${dir}/text" --output_dir "${dir}"
+            touch "${dir}/score_cer/.done" "${dir}/score_wer/.done"
+        fi
+        sed 's/^/  /' "${dir}/logs/score_asr.log"
         log "  alignments: ${dir}/score_wer/result.txt ${dir}/score_cer/result.txt"
     done
-    run_logged "${asr_exp}/logs/asr_results.log" ${python} -m espnet_mamba.bin.asr_results \
-        "${asr_exp}" --note "${results_note}"
-    cat "${asr_exp}/RESULTS.md"
+    write_results asr "${asr_exp}" --note "${results_note}"
     # one example: the first utterance of the first test set, reference beside hypothesis
     dset=${test_sets%% *}
     utt=$(awk 'NR == 1 { print $1 }' "${asr_exp}/${inference_tag}/${dset}/text")
@@ -425,7 +367,6 @@ if runs 8; then
     log "  example (${dset}, ${utt}):"
     log "    REF: $(transcript "${data_feats}/${dset}/text")"
     log "    HYP: $(transcript "${asr_exp}/${inference_tag}/${dset}/text")"
-    log "  results: ${asr_exp}/RESULTS.md"
     stage_done
 fi
 

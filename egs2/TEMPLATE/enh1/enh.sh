@@ -68,51 +68,21 @@ scoring_metrics="SI_SNR SDR STOI PESQ"  # any of these (PESQ needs 8k or 16k aud
 # log, die and the stage helpers (shared with the other templates)
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/stages.sh"
 
-show_help() {
-    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
-    echo
-    sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}"
-}
-
-# ---------------------------------------------------------------- option parsing
-command_line="$0 $*"
-option_names=" $(sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}" \
-    | grep -oE '^[a-z_0-9]+=' | tr -d '=' | tr '\n' ' ')"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h | --help) show_help; exit 0 ;;
-        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
-        --*) [ $# -ge 2 ] || die "option $1 needs a value"; name=$1; value=$2; shift 2 ;;
-        *) die "unexpected argument '$1': options are --name value (see --help)" ;;
-    esac
-    name=${name#--}
-    name=${name//-/_}
-    [[ "${option_names}" == *" ${name} "* ]] || die "unknown option --${name} (see --help)"
-    printf -v "${name}" '%s' "${value}"
-done
+parse_options "$@"
 
 # ---------------------------------------------------------------- checks
-for opt in stage stop_stage nj inference_nj ngpu num_nodes ref_num noise_type_num; do
-    [[ "${!opt}" =~ ^[0-9]+$ ]] || die "--${opt} must be a non-negative integer, got '${!opt}'"
-done
-for opt in nj inference_nj ref_num noise_type_num; do
-    [ "${!opt}" -ge 1 ] || die "--${opt} must be >= 1, got '${!opt}'"
-done
-for opt in gpu_inference resample use_noise_ref; do
-    [[ "${!opt}" =~ ^(true|false)$ ]] || die "--${opt} must be true or false, got '${!opt}'"
-done
-[[ "${fs}" =~ ^[0-9]+(\.[0-9]+)?k?$ ]] || die "--fs must be a sampling rate such as 8k or 16000, got '${fs}'"
-case "${audio_format}" in flac | wav) ;; *) die "--audio_format must be flac or wav, got '${audio_format}'" ;; esac
+require_integers 0 stage stop_stage ngpu
+require_integers 1 nj inference_nj num_nodes ref_num noise_type_num
+require_booleans gpu_inference resample use_noise_ref
+require_rates fs
+require_choice audio_format flac wav
 for metric in ${scoring_metrics}; do
     case "${metric}" in SI_SNR | SDR | STOI | PESQ) ;;
         *) die "--scoring_metrics: unknown metric '${metric}' (choose from SI_SNR SDR STOI PESQ)" ;;
     esac
 done
 [ -n "${scoring_metrics// /}" ] || die "--scoring_metrics must name at least one metric"
-[ -n "${train_set}" ] || die "--train_set is required"
-[ -n "${valid_set}" ] || die "--valid_set is required"
-[ -n "${test_sets}" ] || die "--test_sets is required"
-runs() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }  # runs N: is stage N selected?
+require_given train_set valid_set test_sets
 # The config is read by stages 3 and 4 and names the experiment dir of stages 5-6.
 if runs 3 || runs 4 || { [ -z "${enh_exp}" ] && { runs 5 || runs 6; }; }; then
     [ -n "${enh_config}" ] || die "--enh_config is required for stages 3-6"
@@ -157,37 +127,27 @@ move_paths() {  # move_paths FROM TO < SCP: rewrite the paths under dir FROM as 
         '{ if (index($2, from) == 1) $2 = to substr($2, length(from) + 1); print }'
 }
 
-
-${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
-    die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
-        "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
+check_python
 log "${command_line}"
 log "Enhancement experiment: ${enh_exp}"
 lock_experiment "${enh_exp}"
 
 # ---------------------------------------------------------------- stage 1
 if runs 1; then
-    stage_data_prep enh.sh
+    stage_data_prep
 fi
 
 # ---------------------------------------------------------------- stage 2
 if runs 2; then
     stage_banner 2 "Format audio (${fs}, ${audio_format}): data/ -> ${data_feats}/"
     for dset in "${train_set}" "${valid_set}" ${test_sets}; do
-        out=${data_feats}/${dset}
-        opts=(--fs "${fs}" --audio_format "${audio_format}" --resample "${resample}" --nj "${nj}")
+        format_opts "${dset}"
         if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then
-            opts+=(--min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}"
-                --extra_scps "${train_scps[@]}")
+            opts+=(--extra_scps "${train_scps[@]}")
         else
             opts+=(--extra_scps "${ref_scps[@]}")
         fi
-        is_done "${out}" "formatting ${out}" && continue
-        require_file "data/${dset}/wav.scp" "the data dir of set '${dset}'; run stage 1"
-        run_logged "${data_feats}/logs/format_${dset}.log" \
-            ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "${opts[@]}"
-        touch "${out}/.done"
-        report_formatted "${out}"
+        format_set "${dset}" "${data_feats}/${dset}" "${opts[@]}"
     done
     stage_done
 fi
@@ -200,23 +160,12 @@ if runs 3; then
             require_file "${data_feats}/${dset}/.done" "formatted set '${dset}'; run stage 2"
         done
         tmp=$(fresh_tmp "${enh_stats_dir}")
-        _nj=$(min "${nj}" "$(num_lines "${data_feats}/${train_set}/wav.scp")" \
-            "$(num_lines "${data_feats}/${valid_set}/wav.scp")")
-        split_keys "${data_feats}/${train_set}/wav.scp" "${_nj}" "${tmp}/logs/train"
-        split_keys "${data_feats}/${valid_set}/wav.scp" "${_nj}" "${tmp}/logs/valid"
         opts=()
         add_data_opts train "${data_feats}/${train_set}"
         add_data_opts valid "${data_feats}/${valid_set}"
-        # shellcheck disable=SC2086  # python and enh_args hold several words
-        run_jobs "${_nj}" "${tmp}/logs/stats.JOB.log" ${python} -m espnet2.bin.enh_train \
-            --collect_stats true "${opts[@]}" \
-            --train_shape_file "${tmp}/logs/train.JOB.scp" \
-            --valid_shape_file "${tmp}/logs/valid.JOB.scp" \
-            --output_dir "${tmp}/logs/stats.JOB" --config "${enh_config}" ${enh_args}
-        input_dirs=()
-        for job in $(seq 1 "${_nj}"); do input_dirs+=(--input_dir "${tmp}/logs/stats.${job}"); done
-        run_logged "${tmp}/logs/aggregate_stats_dirs.log" \
-            ${python} -m espnet2.bin.aggregate_stats_dirs "${input_dirs[@]}" --output_dir "${tmp}"
+        # shellcheck disable=SC2086  # enh_args holds several words
+        collect_stats "${tmp}" "${data_feats}/${train_set}" "${data_feats}/${valid_set}" enh_train \
+            "${opts[@]}" --config "${enh_config}" ${enh_args}
         finish_dir "${enh_stats_dir}"
     fi
     stage_done
@@ -291,15 +240,13 @@ if runs 6; then
         done
         tmp=$(fresh_tmp "${dir}/scoring")
         # shellcheck disable=SC2086  # scoring_metrics holds several words
-        run_logged "${dir}/logs/enh_score.log" ${python} -m espnet_mamba.bin.enh_score score \
+        run_logged "${dir}/logs/score_enh.log" ${python} -m espnet_mamba.bin.score_enh \
             "${opts[@]}" --metrics ${scoring_metrics} --output_dir "${tmp}"
         finish_dir "${dir}/scoring"
-        sed 's/^/  /' "${dir}/logs/enh_score.log"
+        sed 's/^/  /' "${dir}/logs/score_enh.log"
         log "  per utterance: ${dir}/scoring/per_utterance.tsv"
     done
-    run_logged "${enh_exp}/logs/enh_results.log" \
-        ${python} -m espnet_mamba.bin.enh_score results "${enh_exp}"
-    cat "${enh_exp}/RESULTS.md"
+    write_results enh "${enh_exp}"
     stage_done
 fi
 

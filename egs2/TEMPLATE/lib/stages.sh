@@ -1,6 +1,9 @@
-# Helpers shared by the template stage scripts (asr1/asr.sh, enh1/enh.sh, tts1/tts.sh),
-# which source this file: logging, stage banners, .done markers and *.tmp dirs, logged and
-# parallel commands, the experiment lock, checkpoint checks and the signal handler.
+# What the template stage scripts (asr1/asr.sh, enh1/enh.sh, tts1/tts.sh) share; they
+# source this file right after their "# Options" block: option parsing and --help from
+# the template's own header, option checks, the python probe, logging, stage banners,
+# .done markers and *.tmp dirs, logged and parallel commands, the shared stages (data
+# preparation, audio formatting, stats collection, RESULTS.md), the experiment lock,
+# checkpoint checks and the signal handler.
 #
 # Signals: every step runs in the background in a process group of its own (setsid) and
 # the script waits for it, so INT/TERM/HUP reach the script's trap at once (bash defers
@@ -9,6 +12,85 @@
 
 log() { echo "$(date '+%Y-%m-%dT%H:%M:%S') $*"; }
 die() { log "ERROR: $*" >&2; exit 1; }
+
+template=$(readlink -f "${BASH_SOURCE[1]}")  # the script that sourced this file
+
+# ---------------------------------------------------------------- options and checks
+
+show_help() {  # the template's header comment, then its options with their defaults
+    sed -n '2,/^set -euo/p' "${template}" | sed -e '$d' -e 's/^# \{0,1\}//'
+    echo
+    sed -n '/^# Options/,/^# End of options/p' "${template}"
+}
+
+parse_options() {  # parse_options "$@": --name value or --name=value for each option of
+    # the template's "# Options" block (dashes in names read as underscores)
+    command_line="$0 $*"
+    local known opt val
+    known=" $(sed -n '/^# Options/,/^# End of options/p' "${template}" \
+        | grep -oE '^[a-z_0-9]+=' | tr -d '=' | tr '\n' ' ')"
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            -h | --help) show_help; exit 0 ;;
+            --*=*) opt=${1%%=*}; val=${1#*=}; shift ;;
+            --*) [ $# -ge 2 ] || die "option $1 needs a value"; opt=$1; val=$2; shift 2 ;;
+            *) die "unexpected argument '$1': options are --name value (see --help)" ;;
+        esac
+        opt=${opt#--}
+        opt=${opt//-/_}
+        [[ "${known}" == *" ${opt} "* ]] || die "unknown option --${opt} (see --help)"
+        printf -v "${opt}" '%s' "${val}"
+    done
+}
+
+require_integers() {  # require_integers MIN OPT...: each --OPT must be an integer >= MIN
+    local min=$1 opt
+    shift
+    for opt in "$@"; do
+        [[ "${!opt}" =~ ^[0-9]+$ ]] && [ "${!opt}" -ge "${min}" ] ||
+            die "--${opt} must be an integer >= ${min}, got '${!opt}'"
+    done
+}
+
+require_booleans() {  # require_booleans OPT...: each --OPT must be true or false
+    local opt
+    for opt in "$@"; do
+        [[ "${!opt}" =~ ^(true|false)$ ]] || die "--${opt} must be true or false, got '${!opt}'"
+    done
+}
+
+require_choice() {  # require_choice OPT CHOICE...: --OPT must be one of the choices
+    local opt=$1 choice shown
+    shift
+    for choice in "$@"; do [ "${!opt}" = "${choice}" ] && return 0; done
+    shown=$1
+    if [ $# -gt 1 ]; then
+        shown=$(printf '%s, ' "${@:1:$#-1}")
+        shown="${shown%, } or ${!#}"
+    fi
+    die "--${opt} must be ${shown}, got '${!opt}'"
+}
+
+require_rates() {  # require_rates OPT...: each --OPT must be a sampling rate (16k, 22.05k, 8000)
+    local opt
+    for opt in "$@"; do
+        [[ "${!opt}" =~ ^[0-9]+(\.[0-9]+)?k?$ ]] ||
+            die "--${opt} must be a sampling rate such as 8k or 16000, got '${!opt}'"
+    done
+}
+
+require_given() {  # require_given OPT...: each --OPT must be given
+    local opt
+    for opt in "$@"; do [ -n "${!opt}" ] || die "--${opt} is required"; done
+}
+
+runs() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }  # runs N: is stage N selected?
+
+check_python() {  # stop unless ${python} runs ESPnet with this project
+    ${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
+        die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
+            "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
+}
 
 current_stage=0
 stage_start_time=0
@@ -94,7 +176,7 @@ run_training() {  # run_training LOG CMD...: run_logged, with a progress line ev
     while kill -0 "${step_pids[-1]}" 2>/dev/null; do
         if [ "${SECONDS}" -ge "${next}" ]; then
             next=$((SECONDS + 30))
-            line=$(${python} -m espnet_mamba.bin.train_progress "$1" \
+            line=$(${python} -m espnet_mamba.bin.show_progress "$1" \
                 --elapsed "$((SECONDS - start))" 2>/dev/null || true)
             [ -z "${line}" ] || log "  ${line}"
         fi
@@ -130,21 +212,71 @@ run_visible() {  # run_visible CMD...: run CMD, its output on the terminal; its 
     return "${status}"
 }
 
-stage_data_prep() {  # stage_data_prep TEMPLATE: stage 1, local/data.sh ${local_data_opts}
+# ---------------------------------------------------------------- shared stages
+
+stage_data_prep() {  # stage 1: local/data.sh ${local_data_opts}
     stage_banner 1 "Data preparation: local/data.sh ${local_data_opts}"
-    [ -x local/data.sh ] || die "local/data.sh not found (or not executable) in $(pwd): run $1 from a recipe dir"
+    [ -x local/data.sh ] || die "local/data.sh not found (or not executable) in $(pwd):" \
+        "run $(basename "${template}") from a recipe dir"
     # shellcheck disable=SC2086  # local_data_opts holds several words
     run_visible local/data.sh ${local_data_opts} ||
         die "stage 1 failed: local/data.sh exited with an error (messages above)"
     stage_done
 }
 
-report_formatted() {  # report_formatted DIR: a formatted set's size, and what was dropped
-    log "  $1: $(num_lines "$1/wav.scp") utterances"
-    if [ -f "$1/dropped_utts.tsv" ]; then
-        log "  $(($(num_lines "$1/dropped_utts.tsv") - 1)) utterance(s) dropped (unreadable," \
-            "truncated or outside the duration range), listed in $1/dropped_utts.tsv"
+format_opts() {  # format_opts DSET: set opts to format_data_dir's options for set DSET
+    # (the duration limits for the training and validation sets only)
+    opts=(--fs "${fs}" --audio_format "${audio_format}" --resample "${resample}" --nj "${nj}")
+    if [ "$1" = "${train_set}" ] || [ "$1" = "${valid_set}" ]; then
+        opts+=(--min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}")
     fi
+}
+
+format_set() {  # format_set DSET OUT OPT...: data/DSET -> OUT (format_data_dir), once
+    local dset=$1 out=$2
+    shift 2
+    is_done "${out}" "formatting ${out}" && return 0
+    require_file "data/${dset}/wav.scp" "the data dir of set '${dset}'; run stage 1"
+    run_logged "${data_feats}/logs/format_${dset}.log" \
+        ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "$@"
+    touch "${out}/.done"
+    log "  ${out}: $(num_lines "${out}/wav.scp") utterances"
+    if [ -f "${out}/dropped_utts.tsv" ]; then
+        log "  $(($(num_lines "${out}/dropped_utts.tsv") - 1)) utterance(s) dropped (unreadable," \
+            "truncated or outside the duration range), listed in ${out}/dropped_utts.tsv"
+    fi
+}
+
+collect_stats() {  # collect_stats OUT TRAIN VALID TOOL ARG...: espnet2.bin.TOOL --collect_stats
+    # true over the formatted sets TRAIN and VALID in up to --nj jobs, aggregated into OUT
+    local out=$1 train=$2 valid=$3 tool=$4 n job input_dirs=()
+    shift 4
+    n=$(min "${nj}" "$(num_lines "${train}/wav.scp")" "$(num_lines "${valid}/wav.scp")")
+    split_keys "${train}/wav.scp" "${n}" "${out}/logs/train"
+    split_keys "${valid}/wav.scp" "${n}" "${out}/logs/valid"
+    # shellcheck disable=SC2086  # python holds several words
+    run_jobs "${n}" "${out}/logs/stats.JOB.log" ${python} -m "espnet2.bin.${tool}" \
+        --collect_stats true --train_shape_file "${out}/logs/train.JOB.scp" \
+        --valid_shape_file "${out}/logs/valid.JOB.scp" --output_dir "${out}/logs/stats.JOB" "$@"
+    for job in $(seq 1 "${n}"); do input_dirs+=(--input_dir "${out}/logs/stats.${job}"); done
+    run_logged "${out}/logs/aggregate_stats_dirs.log" \
+        ${python} -m espnet2.bin.aggregate_stats_dirs "${input_dirs[@]}" --output_dir "${out}"
+}
+
+add_vocab_size() {  # add_vocab_size STATS_DIR: text_shape -> text_shape.${token_type}
+    # ("length,vocabulary size" per line, for batch bins), vocabulary from ${token_list}
+    local vocab mode
+    vocab=$(num_lines "${token_list}")
+    for mode in train valid; do
+        awk -v v="${vocab}" '{ print $0 "," v }' "$1/${mode}/text_shape" \
+            >"$1/${mode}/text_shape.${token_type}"
+    done
+}
+
+write_results() {  # write_results TASK EXP_DIR ARG...: EXP_DIR/RESULTS.md, printed
+    run_logged "$2/logs/write_results.log" ${python} -m espnet_mamba.bin.write_results "$@"
+    cat "$2/RESULTS.md"
+    log "  results: $2/RESULTS.md"
 }
 
 split_keys() {  # split_keys SCP N PREFIX: deal the lines of SCP into PREFIX.1.scp..PREFIX.N.scp

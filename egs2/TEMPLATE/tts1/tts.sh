@@ -12,7 +12,7 @@
 #                         denorm/) and wav/ (Griffin-Lim, or --vocoder_file)
 #   7  scoring            MCD (DTW) against the reference audio; with --asr_model_dir, ASR
 #                         of the synthesized and of the reference speech (CER/WER);
-#                         real-time factor; ${tts_exp}/<inference_tag>/RESULTS.md
+#                         real-time factor; ${tts_exp}/RESULTS.md
 #
 # Run it from a recipe dir (the one with local/data.sh and conf/), usually via run.sh:
 #   ./tts.sh --train_set train --valid_set dev --test_sets "test" --fs 16k \
@@ -83,7 +83,7 @@ vocoder_file=""              # a trained vocoder (ESPnet: parallel_wavegan .pkl)
 vocoder_config=""            # its config (default: config.yml beside it)
 griffin_lim_iters=32         # Griffin-Lim iterations (without --vocoder_file)
 # -- scoring
-mcd_args=""                  # extra options of espnet_mamba.bin.tts_score (--order, --alpha, ...)
+mcd_args=""                  # extra options of espnet_mamba.bin.score_tts (--order, --alpha, ...)
 asr_model_dir=""             # <asr recipe>/exp/<asr exp>: transcribe the synthesized speech
 asr_model_file=valid.acc.ave.pth  # model file in ${asr_model_dir}
 asr_inference_config=""      # decoding config of espnet2.bin.asr_inference
@@ -94,49 +94,20 @@ asr_min_duration=0.1         # shorter speech is not transcribed (empty hypothes
 # log, die and the stage helpers (shared with the other templates)
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/stages.sh"
 
-show_help() {
-    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//'
-    echo
-    sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}"
-}
-
-# ---------------------------------------------------------------- option parsing
-command_line="$0 $*"
-option_names=" $(sed -n '/^# Options/,/^# End of options/p' "${BASH_SOURCE[0]}" \
-    | grep -oE '^[a-z_0-9]+=' | tr -d '=' | tr '\n' ' ')"
-while [ $# -gt 0 ]; do
-    case "$1" in
-        -h | --help) show_help; exit 0 ;;
-        --*=*) name=${1%%=*}; value=${1#*=}; shift ;;
-        --*) [ $# -ge 2 ] || die "option $1 needs a value"; name=$1; value=$2; shift 2 ;;
-        *) die "unexpected argument '$1': options are --name value (see --help)" ;;
-    esac
-    name=${name#--}
-    name=${name//-/_}
-    [[ "${option_names}" == *" ${name} "* ]] || die "unknown option --${name} (see --help)"
-    printf -v "${name}" '%s' "${value}"
-done
+parse_options "$@"
 
 # ---------------------------------------------------------------- checks
-for opt in stage stop_stage nj inference_nj ngpu num_nodes griffin_lim_iters; do
-    [[ "${!opt}" =~ ^[0-9]+$ ]] || die "--${opt} must be a non-negative integer, got '${!opt}'"
-done
-[ "${nj}" -ge 1 ] && [ "${inference_nj}" -ge 1 ] || die "--nj and --inference_nj must be >= 1"
-for opt in gpu_inference resample; do
-    [[ "${!opt}" =~ ^(true|false)$ ]] || die "--${opt} must be true or false, got '${!opt}'"
-done
-case "${token_type}" in char | phn) ;; *) die "--token_type must be char or phn, got '${token_type}'" ;; esac
+require_integers 0 stage stop_stage ngpu griffin_lim_iters
+require_integers 1 nj inference_nj num_nodes
+require_booleans gpu_inference resample
+require_rates fs asr_fs
+require_choice token_type char phn
 if [ "${token_type}" = phn ] && [ "${g2p}" = none ]; then
     die "--token_type phn needs --g2p (an ESPnet g2p, e.g. espeak_ng_english_us_vits)"
 fi
-case "${feats_normalize}" in global_mvn | none) ;;
-    *) die "--feats_normalize must be global_mvn or none, got '${feats_normalize}'" ;;
-esac
-case "${audio_format}" in flac | wav) ;; *) die "--audio_format must be flac or wav, got '${audio_format}'" ;; esac
-[ -n "${train_set}" ] || die "--train_set is required"
-[ -n "${valid_set}" ] || die "--valid_set is required"
-[ -n "${test_sets}" ] || die "--test_sets is required"
-runs() { [ "${stage}" -le "$1" ] && [ "${stop_stage}" -ge "$1" ]; }  # runs N: is stage N selected?
+require_choice feats_normalize global_mvn none
+require_choice audio_format flac wav
+require_given train_set valid_set test_sets
 # The training config is read by stages 4 and 5 and names the experiment dir of stages 6-7.
 if runs 4 || runs 5 || { [ -z "${tts_exp}" ] && { runs 6 || runs 7; }; }; then
     [ -n "${train_config}" ] || die "--train_config is required for stages 4-7"
@@ -228,40 +199,30 @@ transcribe() {  # transcribe WAV_SCP TEXT OUT: ASR of WAV_SCP scored against TEX
         BEGIN { while ((getline line < hyps) > 0) { split(line, f, " "); hyp[f[1]] = line } }
         { print (($1 in hyp) ? hyp[$1] : $1) }' "${tmp}/ref_text" >"${tmp}/text"
     rm -rf "${tmp}/input"  # resampled copies
-    run_logged "${tmp}/logs/asr_score.log" ${python} -m espnet_mamba.bin.asr_score \
+    run_logged "${tmp}/logs/score_asr.log" ${python} -m espnet_mamba.bin.score_asr \
         --ref "${tmp}/ref_text" --hyp "${tmp}/text" --output_dir "${tmp}"
     finish_dir "${out}"
 }
 
-
-${python} -m espnet2.bin.aggregate_stats_dirs --help >/dev/null 2>&1 ||
-    die "'${python} -m espnet2.bin.aggregate_stats_dirs' does not run: set --python to a" \
-        "command whose Python has espnet and espnet_mamba (e.g. activate the venv)"
+check_python
 log "${command_line}"
 log "TTS experiment: ${tts_exp}"
 lock_experiment "${tts_exp}"
 
 # ---------------------------------------------------------------- stage 1
 if runs 1; then
-    stage_data_prep tts.sh
+    stage_data_prep
 fi
 
 # ---------------------------------------------------------------- stage 2
 if runs 2; then
     stage_banner 2 "Format audio (${fs}, ${audio_format}): data/ -> ${data_feats}/"
     for dset in "${train_set}" "${valid_set}" ${test_sets}; do
-        out=${data_feats}/${dset}
-        opts=(--fs "${fs}" --audio_format "${audio_format}" --resample "${resample}" --nj "${nj}")
+        format_opts "${dset}"
         if [ "${dset}" = "${train_set}" ] || [ "${dset}" = "${valid_set}" ]; then
-            opts+=(--min_duration "${min_wav_duration}" --max_duration "${max_wav_duration}"
-                --drop_empty_text)
+            opts+=(--drop_empty_text)
         fi
-        is_done "${out}" "formatting ${out}" && continue
-        require_file "data/${dset}/wav.scp" "the data dir of set '${dset}'; run stage 1"
-        run_logged "${data_feats}/logs/format_${dset}.log" \
-            ${python} -m espnet_mamba.bin.format_data_dir "data/${dset}" "${out}" "${opts[@]}"
-        touch "${out}/.done"
-        report_formatted "${out}"
+        format_set "${dset}" "${data_feats}/${dset}" "${opts[@]}"
     done
     stage_done
 fi
@@ -303,28 +264,11 @@ if runs 4; then
             require_file "${data_feats}/${dset}/.done" "formatted set '${dset}'; run stage 2"
         done
         tmp=$(fresh_tmp "${tts_stats_dir}")
-        _nj=$(min "${nj}" "$(num_lines "${data_feats}/${train_set}/wav.scp")" \
-            "$(num_lines "${data_feats}/${valid_set}/wav.scp")")
-        split_keys "${data_feats}/${train_set}/wav.scp" "${_nj}" "${tmp}/logs/train"
-        split_keys "${data_feats}/${valid_set}/wav.scp" "${_nj}" "${tmp}/logs/valid"
-        # shellcheck disable=SC2086  # python and train_args hold several words
-        run_jobs "${_nj}" "${tmp}/logs/stats.JOB.log" ${python} -m espnet2.bin.tts_train \
-            --collect_stats true --write_collected_feats false --normalize none \
-            "${text_opts[@]}" "${data_opts[@]}" \
-            --train_shape_file "${tmp}/logs/train.JOB.scp" \
-            --valid_shape_file "${tmp}/logs/valid.JOB.scp" \
-            --output_dir "${tmp}/logs/stats.JOB" --config "${train_config}" \
-            --feats_extract_conf fs="${fs}" ${train_args}
-        input_dirs=()
-        for job in $(seq 1 "${_nj}"); do input_dirs+=(--input_dir "${tmp}/logs/stats.${job}"); done
-        run_logged "${tmp}/logs/aggregate_stats_dirs.log" \
-            ${python} -m espnet2.bin.aggregate_stats_dirs "${input_dirs[@]}" --output_dir "${tmp}"
-        # text_shape -> text_shape.${token_type} ("length,vocabulary size", for batch bins)
-        vocab=$(num_lines "${token_list}")
-        for mode in train valid; do
-            awk -v v="${vocab}" '{ print $0 "," v }' "${tmp}/${mode}/text_shape" \
-                >"${tmp}/${mode}/text_shape.${token_type}"
-        done
+        # shellcheck disable=SC2086  # train_args holds several words
+        collect_stats "${tmp}" "${data_feats}/${train_set}" "${data_feats}/${valid_set}" tts_train \
+            --write_collected_feats false --normalize none "${text_opts[@]}" "${data_opts[@]}" \
+            --config "${train_config}" --feats_extract_conf fs="${fs}" ${train_args}
+        add_vocab_size "${tmp}"
         finish_dir "${tts_stats_dir}"
     fi
     stage_done
@@ -442,20 +386,20 @@ if runs 7; then
         if ! is_done "${dir}/score_mcd" "MCD of ${dset}"; then
             tmp=$(fresh_tmp "${dir}/score_mcd")
             # shellcheck disable=SC2086
-            run_logged "${tmp}/logs/tts_score.log" ${python} -m espnet_mamba.bin.tts_score \
+            run_logged "${tmp}/logs/score_tts.log" ${python} -m espnet_mamba.bin.score_tts \
                 --ref_scp "${data_feats}/${dset}/wav.scp" --syn_scp "${dir}/wav.scp" \
                 --output_dir "${tmp}" ${mcd_args}
             finish_dir "${dir}/score_mcd"
         fi
-        tail -n 1 "${dir}/score_mcd/logs/tts_score.log" | sed 's/^/  /'
+        tail -n 1 "${dir}/score_mcd/logs/score_tts.log" | sed 's/^/  /'
         if [ -n "${asr_model_dir}" ]; then
             log "  ASR of the synthesized speech:"
             transcribe "${dir}/wav.scp" "${data_feats}/${dset}/text" "${dir}/asr"
-            sed 's/^/    /' "${dir}/asr/logs/asr_score.log"
+            sed 's/^/    /' "${dir}/asr/logs/score_asr.log"
             log "  ASR of the reference speech:"
             transcribe "${data_feats}/${dset}/wav.scp" "${data_feats}/${dset}/text" \
                 "${reference_asr_dir}/${dset}"
-            sed 's/^/    /' "${reference_asr_dir}/${dset}/logs/asr_score.log"
+            sed 's/^/    /' "${reference_asr_dir}/${dset}/logs/score_asr.log"
         fi
     done
     results_opts=(--note "Model: \`${tts_exp}/${inference_model}\`; vocoder: ${vocoder_file:-Griffin-Lim (${griffin_lim_iters} iterations)}")
@@ -463,9 +407,7 @@ if runs 7; then
         results_opts=(--note "${results_opts[1]}; ASR: \`${asr_model_dir}/${asr_model_file}\`"
             --reference_asr_dir "${reference_asr_dir}")
     fi
-    run_logged "${decode_dir}/logs/tts_results.log" ${python} -m espnet_mamba.bin.tts_results \
-        "${decode_dir}" "${results_opts[@]}"
-    cat "${decode_dir}/RESULTS.md"
+    write_results tts "${tts_exp}" "${results_opts[@]}"
     stage_done
 fi
 

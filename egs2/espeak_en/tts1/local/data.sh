@@ -34,5 +34,5 @@ if [ -e "${done_marker}" ]; then
     echo "local/data.sh: ${done_marker} exists, corpus already generated"
     exit 0
 fi
-python3 -m espnet_mamba.bin.espeak_corpus "${args[@]}"
+python3 -m espnet_mamba.bin.make_espeak_corpus "${args[@]}"
 touch "${done_marker}"

@@ -1,4 +1,5 @@
-"""Stage 6's scoring (espnet_mamba.bin.enh_score) against numbers computed independently."""
+"""Separation scoring (eval.enh, bin.score_enh) and its RESULTS.md, against numbers
+computed independently."""
 import json
 from pathlib import Path
 from typing import Dict, Sequence
@@ -7,7 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet_mamba.bin.enh_score import main, score_utterance, si_snr
+from espnet_mamba.bin import write_results
+from espnet_mamba.bin.score_enh import main
+from espnet_mamba.eval.enh import score_utterance, si_snr
 
 
 def speech_like(fs: int, seconds: float = 3.0, seed: int = 0) -> np.ndarray:
@@ -29,9 +32,9 @@ def test_si_snr_matches_the_definition():
     n -= (n @ s) / (s @ s) * s  # orthogonal to s: the whole of it is the error
     est = 0.5 * s + n
     expected = 10 * np.log10((0.25 * s @ s) / (n @ n))
-    assert si_snr(est, s) == pytest.approx(expected, abs=1e-6)
+    assert si_snr(s[None], est[None])[0] == pytest.approx(expected, abs=1e-6)
     # invariant to the scale and the offset of the estimate
-    assert si_snr(3 * est + 0.2, s) == pytest.approx(expected, abs=1e-6)
+    assert si_snr(s[None], 3 * est[None] + 0.2)[0] == pytest.approx(expected, abs=1e-6)
 
 
 def test_sdr_of_a_noisy_copy_is_its_snr():
@@ -97,7 +100,7 @@ def write_scps(root: Path, signals: Dict[str, Sequence[np.ndarray]], fs: Dict[st
 
 
 def score_args(scps: Dict[str, Path], out: Path, *extra: str):
-    return ["score", "--mix_scp", str(scps["mix"]), "--ref_scp", str(scps["ref1"]),
+    return ["--mix_scp", str(scps["mix"]), "--ref_scp", str(scps["ref1"]),
             "--ref_scp", str(scps["ref2"]), "--inf_scp", str(scps["inf1"]),
             "--inf_scp", str(scps["inf2"]), "--output_dir", str(out), *extra]
 
@@ -132,8 +135,8 @@ def test_score_and_results_files(tmp_path, capsys):
     assert summary["utterances"] == 2 and summary["means"]["PESQ"] == pytest.approx(4.549, abs=0.005)
     assert capsys.readouterr().out.startswith("SI_SNR ")
 
-    main(["score", *score_args(scps, exp / "enhanced_dev" / "scoring", "--metrics", "STOI")[1:]])
-    main(["results", str(exp)])
+    main(score_args(scps, exp / "enhanced_dev" / "scoring", "--metrics", "STOI"))
+    write_results.main(["enh", str(exp)])
     results = (exp / "RESULTS.md").read_text()
     assert results in capsys.readouterr().out
     table = results.split("|dataset|")[1].splitlines()
@@ -165,9 +168,9 @@ def test_missing_estimate_is_named(tmp_path, capsys):
     scps["inf2"].write_text(scps["inf2"].read_text().splitlines()[0] + "\n")
     with pytest.raises(SystemExit):
         main(score_args(scps, tmp_path / "out"))
-    assert "1 utterance(s) have no estimate 2, e.g. u1" in capsys.readouterr().err
+    assert f"1 utterance(s) missing from {scps['inf2']}: u1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["score", "--mix_scp", str(scps["mix"]), "--ref_scp", str(scps["ref1"]),
+        main(["--mix_scp", str(scps["mix"]), "--ref_scp", str(scps["ref1"]),
               "--ref_scp", str(scps["ref2"]), "--inf_scp", str(scps["inf1"]),
               "--output_dir", str(tmp_path / "out")])
     assert "2 reference scp(s) but 1 estimate scp(s)" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """Streaming ASR demo: feed a wav file chunk by chunk to a causal Mamba ASR model.
 
-    python -m espnet_mamba.bin.asr_streaming --asr_train_config exp/.../config.yaml \\
+    python -m espnet_mamba.bin.stream_asr --asr_train_config exp/.../config.yaml \\
         --asr_model_file exp/.../valid.acc.ave.pth --wav sample.wav [--chunk_ms 160]
 
 Prints each partial hypothesis when it changes, then the final text, the processing
@@ -26,7 +26,7 @@ def show(result: StreamingResult) -> str:
 
 def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m espnet_mamba.bin.asr_streaming", description=__doc__,
+        prog="python -m espnet_mamba.bin.stream_asr", description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--asr_train_config", required=True, help="training config.yaml")
     parser.add_argument("--asr_model_file", required=True, help="model weights (.pth)")

@@ -1,6 +1,6 @@
 """One progress line of a running ESPnet training, read from its log (the recipes print it).
 
-    python -m espnet_mamba.bin.train_progress exp/asr_x/train.log --elapsed 130
+    python -m espnet_mamba.bin.show_progress exp/asr_x/train.log --elapsed 130
 
 prints e.g. ``epoch 3/8, batch 60/94: loss 41.20 (valid 38.10 after epoch 2); 2m10s
 elapsed, about 3m35s left`` (the time left scales the time so far by the epochs left).  ESPnet's trainer logs ``N/Mepoch started``, a

@@ -1,5 +1,5 @@
-"""Stage 7 of tts.sh: espnet_mamba.bin.tts_score (MCD files, errors) and
-espnet_mamba.bin.tts_results (RTF from inference logs, CER/WER, RESULTS.md)."""
+"""TTS scoring CLIs: bin.score_tts (MCD files, errors) and bin.write_results tts (RTF
+from inference logs, CER/WER, RESULTS.md)."""
 import json
 from pathlib import Path
 
@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet_mamba.bin import tts_results, tts_score
+from espnet_mamba.bin import score_tts, write_results
+from espnet_mamba.data import DataError
+from espnet_mamba.eval.tts import real_time_factor, synthesis_seconds
 
 
 def tone(path: Path, seconds: float, f0: float, fs: int = 16000, noise: float = 0.0) -> Path:
@@ -24,11 +26,11 @@ def write_scp(path: Path, entries: dict) -> Path:
     return path
 
 
-def test_tts_score_writes_per_utterance_mcd_and_summary(tmp_path, capsys):
+def test_score_tts_writes_per_utterance_mcd_and_summary(tmp_path, capsys):
     ref = {u: tone(tmp_path / f"ref_{u}.wav", 0.5, f0) for u, f0 in (("a", 120.0), ("b", 180.0))}
     syn = {"a": ref["a"], "b": tone(tmp_path / "syn_b.wav", 0.6, 180.0, noise=0.05)}
     out = tmp_path / "score_mcd"
-    tts_score.main(["--ref_scp", str(write_scp(tmp_path / "ref.scp", ref)),
+    score_tts.main(["--ref_scp", str(write_scp(tmp_path / "ref.scp", ref)),
                     "--syn_scp", str(write_scp(tmp_path / "syn.scp", syn)),
                     "--output_dir", str(out)])
     scores = dict(line.split() for line in (out / "utt2mcd").read_text().splitlines())
@@ -39,18 +41,22 @@ def test_tts_score_writes_per_utterance_mcd_and_summary(tmp_path, capsys):
     assert "on 2 utterances" in capsys.readouterr().out
 
 
-def test_tts_score_names_missing_audio_and_rate_mismatch(tmp_path):
+def test_score_tts_names_missing_audio_and_rate_mismatch(tmp_path, capsys):
     ref = write_scp(tmp_path / "ref.scp", {"a": tone(tmp_path / "a.wav", 0.3, 150.0),
                                            "b": tone(tmp_path / "b.wav", 0.3, 150.0)})
     syn = write_scp(tmp_path / "syn.scp", {"a": tone(tmp_path / "a22.wav", 0.3, 150.0, fs=22050)})
     args = ["--ref_scp", str(ref), "--output_dir", str(tmp_path / "out")]
-    with pytest.raises(SystemExit, match="1 reference utterance.s. have no synthesized audio, e.g. b"):
-        tts_score.main(args + ["--syn_scp", str(syn)])
+    cases = [(syn, "1 reference utterance(s) have no synthesized audio, e.g. b")]
+    for scp, message in cases:
+        with pytest.raises(SystemExit):
+            score_tts.main(args + ["--syn_scp", str(scp)])
+        assert f"score_tts: error: {message}" in capsys.readouterr().err
     write_scp(syn, {"a": tmp_path / "a22.wav", "b": tmp_path / "b.wav"})
-    with pytest.raises(SystemExit, match="a: sampling rates differ: .*a22.wav is at 22050 Hz"):
-        tts_score.main(args + ["--syn_scp", str(syn)])
-    with pytest.raises(SystemExit, match="missing file: .*nowhere.scp"):
-        tts_score.main(args + ["--syn_scp", str(tmp_path / "nowhere.scp")])
+    for scp, message in [(syn, f"a: sampling rates differ: {tmp_path / 'a22.wav'} is at 22050 Hz"),
+                         (tmp_path / "nowhere.scp", f"missing file: {tmp_path / 'nowhere.scp'}")]:
+        with pytest.raises(SystemExit):
+            score_tts.main(args + ["--syn_scp", str(scp)])
+        assert f"score_tts: error: {message}" in capsys.readouterr().err
 
 
 LOG = """\
@@ -79,16 +85,17 @@ def scored_set(decode_dir: Path, dset: str, mcd: float) -> Path:
 def test_synthesis_times_and_rtf_from_inference_logs(tmp_path):
     set_dir = scored_set(tmp_path, "test", 6.0)
     log = set_dir / "logs" / "tts_inference.1.log"
-    assert tts_results.synthesis_seconds(str(log)) == [("u1", 2.0), ("u2", 0.5)]
+    assert synthesis_seconds(str(log)) == [("u1", 2.0), ("u2", 0.5)]
     # first utterance of each job left out: (0.5 + 0.5) s for 2 s of audio
-    assert tts_results.real_time_factor(str(set_dir)) == pytest.approx(0.5)
+    assert real_time_factor(str(set_dir)) == pytest.approx(0.5)
     log.write_text(LOG.format(first="u1", second="u2").splitlines(keepends=True)[1])
-    with pytest.raises(ValueError, match="has no size line after it"):
-        tts_results.synthesis_seconds(str(log))
+    with pytest.raises(DataError, match="has no size line after it"):
+        synthesis_seconds(str(log))
 
 
 def test_results_md_has_mcd_cer_wer_and_rtf(tmp_path, capsys):
-    decode = tmp_path / "decode_valid.loss.ave"
+    exp = tmp_path / "tts_exp"
+    decode = exp / "decode_valid.loss.ave"
     scored_set(decode, "test", 6.25)
     asr = decode / "test" / "asr"
     for unit, counts in (("cer", dict(snt=4, wrd=40, corr=36, sub=2, dele=1, ins=1)),
@@ -101,17 +108,19 @@ def test_results_md_has_mcd_cer_wer_and_rtf(tmp_path, capsys):
                          ("wer", dict(snt=4, wrd=8, corr=7, sub=1))):
         (reference / f"score_{unit}").mkdir(parents=True)
         (reference / f"score_{unit}" / "summary.json").write_text(json.dumps(counts))
-    tts_results.main([str(decode), "--note", "Model: `m.pth`",
-                      "--reference_asr_dir", str(tmp_path / "reference_asr")])
-    text = (decode / "RESULTS.md").read_text()
+    write_results.main(["tts", str(exp), "--note", "Model: `m.pth`",
+                        "--reference_asr_dir", str(tmp_path / "reference_asr")])
+    text = (exp / "RESULTS.md").read_text()
     assert text in capsys.readouterr().out
     assert "Model: `m.pth`" in text
     table = text.split("|dataset|")[1].splitlines()
     assert table[0] == "utterances|MCD (dB)|CER (%)|WER (%)|RTF|"
-    assert table[2:] == ["|dev|4|7.50 ± 0.50|-|-|0.500|", "|test|4|6.25 ± 0.50|10.0|25.0|0.500|",
-                         "|test (reference audio)|4|-|2.5|12.5|-|"]
+    assert table[2:5] == ["|decode_valid.loss.ave/dev|4|7.50 ± 0.50|-|-|0.500|",
+                          "|decode_valid.loss.ave/test|4|6.25 ± 0.50|10.0|25.0|0.500|",
+                          "|decode_valid.loss.ave/test (reference audio)|4|-|2.5|12.5|-|"]
 
 
-def test_results_without_scores_is_an_error(tmp_path):
-    with pytest.raises(SystemExit, match="no scored set"):
-        tts_results.main([str(tmp_path)])
+def test_results_without_scores_is_an_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        write_results.main(["tts", str(tmp_path)])
+    assert f"write_results: error: no scored set under {tmp_path}" in capsys.readouterr().err

@@ -1,28 +1,25 @@
-"""Score ASR hypotheses against references: WER and CER with sclite-like alignments.
+"""WER and CER with sclite-style alignments (``result.txt``), from kaldialign.
 
-    python -m espnet_mamba.bin.asr_score --ref data/test/text \\
-        --hyp exp/asr/decode/test/text --output_dir exp/asr/decode/test
-
-Both inputs are Kaldi ``text`` files (``utt words...``).  For each unit (``wer``: words,
-``cer``: characters, a space counted as the token ``<space>`` as ESPnet does) it writes
-``<output_dir>/score_<unit>/``:
-
-* ``ref.trn``, ``hyp.trn``: the token sequences in sclite's trn format;
-* ``result.txt``: one alignment block per utterance (``REF``/``HYP``/``Eval`` lines,
-  ``***`` for a gap, ``S``/``D``/``I`` under errors) and the ``Sum/Avg`` summary;
-* ``summary.json``: the counts, read by :mod:`espnet_mamba.bin.asr_results`.
-
-Alignment is a minimum edit-distance (Levenshtein) alignment; among equally cheap
-alignments the backtrace prefers a match/substitution, then a deletion, then an insertion.
+For each unit (``wer``: words, ``cer``: characters, a space counted as the token
+``<space>`` as ESPnet does) :func:`write_score_dir` writes ``score_<unit>/`` with
+``ref.trn``/``hyp.trn`` (sclite's trn format), ``result.txt`` (one ``REF``/``HYP``/``Eval``
+block per utterance, ``***`` for a gap, then the ``Sum/Avg`` table) and ``summary.json``
+(the counts, read by :mod:`espnet_mamba.eval.results`).  The alignment is kaldialign's
+minimum edit-distance alignment (Kaldi's ``align-text``); the error count of an
+utterance is its edit distance whichever of several equally cheap alignments is taken.
 """
-import argparse
 import json
 import os
 from dataclasses import asdict, dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+import kaldialign
+
+from espnet_mamba.data import DataError
+
 # One aligned position: (op, ref token or None, hyp token or None); op is C, S, D or I.
 Step = Tuple[str, Optional[str], Optional[str]]
+GAP = "\0"  # kaldialign's gap symbol: no token of a Kaldi text holds a NUL
 
 
 @dataclass
@@ -63,31 +60,16 @@ class Counts:
 
 
 def align(ref: Sequence[str], hyp: Sequence[str]) -> List[Step]:
-    """Minimum edit-distance alignment of two token sequences."""
-    n, m = len(ref), len(hyp)
-    # cost[i][j]: edits turning ref[:i] into hyp[:j]
-    cost = [[0] * (m + 1) for _ in range(n + 1)]
-    for i in range(n + 1):
-        cost[i][0] = i
-    for j in range(m + 1):
-        cost[0][j] = j
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            diagonal = cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1])
-            cost[i][j] = min(diagonal, cost[i - 1][j] + 1, cost[i][j - 1] + 1)
+    """Minimum edit-distance alignment of two token sequences (kaldialign)."""
     steps: List[Step] = []
-    i, j = n, m
-    while i > 0 or j > 0:
-        if i > 0 and j > 0 and cost[i][j] == cost[i - 1][j - 1] + (ref[i - 1] != hyp[j - 1]):
-            steps.append(("C" if ref[i - 1] == hyp[j - 1] else "S", ref[i - 1], hyp[j - 1]))
-            i, j = i - 1, j - 1
-        elif i > 0 and cost[i][j] == cost[i - 1][j] + 1:
-            steps.append(("D", ref[i - 1], None))
-            i -= 1
+    for r, h in kaldialign.align(list(ref), list(hyp), GAP):
+        if r == GAP:
+            steps.append(("I", None, h))
+        elif h == GAP:
+            steps.append(("D", r, None))
         else:
-            steps.append(("I", None, hyp[j - 1]))
-            j -= 1
-    return steps[::-1]
+            steps.append(("C" if r == h else "S", r, h))
+    return steps
 
 
 def words(text: str) -> List[str]:
@@ -98,6 +80,9 @@ def words(text: str) -> List[str]:
 def chars(text: str) -> List[str]:
     """Character tokens; each run of whitespace between words becomes ``<space>``."""
     return ["<space>" if c == " " else c for c in " ".join(text.split())]
+
+
+UNITS: Dict[str, Callable[[str], List[str]]] = {"wer": words, "cer": chars}
 
 
 def format_block(utt: str, steps: Sequence[Step]) -> str:
@@ -130,24 +115,17 @@ def format_summary(counts: Counts) -> str:
     return "\n".join([rule, header, rule, row, rule, ""])
 
 
-def read_text(path: str) -> Dict[str, str]:
-    """Kaldi ``text``: utterance id -> transcript (possibly empty)."""
-    table: Dict[str, str] = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            fields = line.split(maxsplit=1)
-            if fields:
-                table[fields[0]] = fields[1].strip() if len(fields) > 1 else ""
-    return table
-
-
 def score(refs: Dict[str, str], hyps: Dict[str, str],
           tokenize: Callable[[str], List[str]]) -> Tuple[Counts, Dict[str, List[Step]]]:
-    """Align every reference utterance with its hypothesis; totals and alignments."""
+    """Align every reference utterance with its hypothesis; totals and alignments.
+
+    Raises:
+        DataError: a reference utterance without a hypothesis.
+    """
     missing = sorted(set(refs) - set(hyps))
     if missing:
-        raise ValueError(f"{len(missing)} reference utterance(s) have no hypothesis, "
-                         f"e.g. {missing[0]}")
+        raise DataError(f"{len(missing)} reference utterance(s) have no hypothesis, "
+                        f"e.g. {missing[0]}")
     counts = Counts()
     alignments = {}
     for utt in sorted(refs):
@@ -174,28 +152,9 @@ def write_score_dir(out_dir: str, refs: Dict[str, str], hyps: Dict[str, str],
     return counts
 
 
-UNITS = {"wer": words, "cer": chars}
-
-
-def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--ref", required=True, help="reference Kaldi text file")
-    parser.add_argument("--hyp", required=True, help="hypothesis Kaldi text file")
-    parser.add_argument("--output_dir", required=True, help="gets score_wer/ and score_cer/")
-    args = parser.parse_args(argv)
-    for path in (args.ref, args.hyp):
-        if not os.path.isfile(path):
-            raise SystemExit(f"asr_score: missing file: {path}")
-    refs, hyps = read_text(args.ref), read_text(args.hyp)
-    for unit, tokenize in UNITS.items():
-        try:
-            counts = write_score_dir(os.path.join(args.output_dir, f"score_{unit}"),
-                                     refs, hyps, tokenize)
-        except ValueError as exc:
-            raise SystemExit(f"asr_score: {args.hyp}: {exc}")
-        print(f"{unit.upper()} {counts.percentages()['Err']:.1f}% "
-              f"({counts.err}/{counts.wrd}) on {args.output_dir}")
-
-
-if __name__ == "__main__":
-    main()
+def read_counts(path: str) -> Optional[Counts]:
+    """The counts of a ``summary.json``, or None if there is none."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return Counts(**json.load(f))

@@ -1,6 +1,6 @@
 """Train a sentencepiece model (stage 3 of asr.sh with ``--token_type bpe``).
 
-    python -m espnet_mamba.bin.spm_train --input train.txt --model_prefix bpe \\
+    python -m espnet_mamba.bin.train_spm --input train.txt --model_prefix bpe \\
         --vocab_size 5000 --model_type unigram
 
 Writes ``<model_prefix>.model`` and ``<model_prefix>.vocab``.  The options keep the names

@@ -1,12 +1,13 @@
-"""The espeak-ng 2-speaker mixture corpus (espnet_mamba.bin.espeak_mix)."""
+"""The espeak-ng 2-speaker mixture corpus (espnet_mamba.bin.make_espeak_mixtures)."""
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet_mamba.bin.espeak_corpus import HELD_OUT_VOICES, TRAIN_VOICES
-from espnet_mamba.bin.espeak_mix import main, make_plans, mix
+from espnet_mamba.bin.make_espeak_mixtures import main
+from espnet_mamba.corpora.espeak_corpus import HELD_OUT_VOICES, TRAIN_VOICES
+from espnet_mamba.corpora.mixtures import make_plans, mix
 
 
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet_mamba.bin.simulate_noisy import corrupt, main
+from espnet_mamba.bin.simulate_noisy import main
+from espnet_mamba.corpora.noisy import corrupt
 
 
 def test_corrupt_with_an_impulse_rir_gives_the_asked_snr():
@@ -37,7 +38,7 @@ def write(path, audio, rate):
     return path
 
 
-def test_main_writes_the_noisy_dir(tmp_path):
+def test_main_writes_the_noisy_dir(tmp_path, capsys):
     rng = np.random.default_rng(2)
     src = tmp_path / "test"
     src.mkdir()
@@ -67,7 +68,8 @@ def test_main_writes_the_noisy_dir(tmp_path):
         assert snr == pytest.approx(10.0, abs=0.05)
 
     write(tmp_path / "r1.wav", rir, 8000)
-    with pytest.raises(SystemExit, match="r1.wav is at 8000 Hz, but the speech is at 16000"):
-        main(args)
-    with pytest.raises(SystemExit, match="LOW <= HIGH"):
-        main(args[:-2] + ["12", "3"])
+    for bad_args, message in ((args, f"RIR {tmp_path / 'r1.wav'} is at 8000 Hz, need 16000 Hz"),
+                              (args[:-2] + ["12", "3"], "LOW <= HIGH")):
+        with pytest.raises(SystemExit):
+            main(bad_args)
+        assert message in capsys.readouterr().err

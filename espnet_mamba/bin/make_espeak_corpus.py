@@ -1,0 +1,94 @@
+"""Generate a synthetic speech corpus with espeak-ng, as Kaldi-style data dirs.
+
+    python -m espnet_mamba.bin.make_espeak_corpus --out data --wavdir wav \\
+        --num_train 2400 --num_dev 200 --num_test 300 --seed 0
+
+Grammar sentences (:mod:`espnet_mamba.corpora.espeak_corpus`); dev and test sentences
+never occur in train.  Training utterances are spoken by several espeak-ng voices at
+random speeds and pitches; dev uses the training voices, test half the training voices
+and half voices held out from training.  Each data dir gets a ``synthesis`` file naming
+the engine and its version, the seed and the voices.
+
+A single-voice corpus at a fixed speed and pitch (for TTS):
+
+    python -m espnet_mamba.bin.make_espeak_corpus --out data --wavdir wav \\
+        --voices en-us+m1 --held_out_voices --speed_range 160 160 --pitch_range 50 50
+"""
+import argparse
+import random
+import sys
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from espnet_mamba.bin import add_corpus_options, reported
+from espnet_mamba.corpora.espeak_corpus import (
+    HELD_OUT_VOICES,
+    TRAIN_VOICES,
+    check_voices,
+    plan,
+    sentences,
+    synthesis_note,
+    write_set,
+)
+
+
+def check_range(name: str, low: int, high: int, limits: Tuple[int, int]) -> Tuple[int, int]:
+    """``(low, high)`` if ``limits[0] <= low <= high <= limits[1]``, else exit naming it."""
+    if not limits[0] <= low <= high <= limits[1]:
+        sys.exit(f"make_espeak_corpus: --{name} must be MIN MAX with {limits[0]} <= MIN <= "
+                 f"MAX <= {limits[1]}; got {low} {high}")
+    return low, high
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="where data/<set> dirs go")
+    parser.add_argument("--wavdir", type=Path, required=True, help="where the audio goes")
+    parser.add_argument("--num_train", type=int, default=2400)
+    parser.add_argument("--num_dev", type=int, default=200)
+    parser.add_argument("--num_test", type=int, default=300)
+    parser.add_argument("--fs", type=int, default=16000)
+    parser.add_argument("--voices", nargs="+", default=TRAIN_VOICES, metavar="VOICE",
+                        help="espeak-ng voices of train, dev and the first half of test")
+    parser.add_argument("--held_out_voices", nargs="*", default=HELD_OUT_VOICES,
+                        metavar="VOICE", help="voices of the second half of test, never "
+                        "in train/dev (none: the whole test set by --voices)")
+    parser.add_argument("--speed_range", nargs=2, type=int, default=[130, 190],
+                        metavar=("MIN", "MAX"), help="speaking rate in words per minute")
+    parser.add_argument("--pitch_range", nargs=2, type=int, default=[30, 70],
+                        metavar=("MIN", "MAX"), help="espeak-ng pitch, 0-99")
+    add_corpus_options(parser)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    args = get_parser().parse_args(argv)
+    prosody = dict(speed_range=check_range("speed_range", *args.speed_range, (80, 450)),
+                   pitch_range=check_range("pitch_range", *args.pitch_range, (0, 99)))
+    with reported("make_espeak_corpus"):
+        check_voices(args.voices + args.held_out_voices)
+        rng = random.Random(args.seed)
+        train = sentences(args.num_train, rng, set())
+        dev = sentences(args.num_dev, rng, set(train))
+        test = sentences(args.num_test, rng, set(train) | set(dev))
+        sets = {"train": plan(train, args.voices, "tr", rng, **prosody),
+                "dev": plan(dev, args.voices, "dv", rng, **prosody)}
+        if args.test_seed is not None:
+            rng = random.Random(args.test_seed)
+            test = sentences(args.num_test, rng, set(train) | set(dev))
+            sets = {}
+        half = len(test) // 2 if args.held_out_voices else len(test)
+        sets[args.test_name] = (plan(test[:half], args.voices, "ts", rng, **prosody)
+                                + plan(test[half:], args.held_out_voices, "th", rng, **prosody))
+        seed = args.seed if args.test_seed is None else args.test_seed
+        for name, items in sets.items():
+            voices = sorted({item[2] for item in items})
+            hours = write_set(name, items, args.out, args.wavdir, args.fs, args.jobs,
+                              synthesis_note(seed, voices))
+            print(f"{name}: {len(items)} utterances, {hours:.2f} h, {len(voices)} voices",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
