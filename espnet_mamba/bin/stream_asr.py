@@ -13,10 +13,11 @@ import argparse
 import time
 from typing import List, Optional
 
-import soundfile as sf
 import torch
 
 from espnet_mamba.asr.streaming import StreamingResult, StreamingSpeech2Text
+from espnet_mamba.bin import reported
+from espnet_mamba.data import DataError, read_mono
 
 
 def show(result: StreamingResult) -> str:
@@ -40,14 +41,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = get_parser().parse_args(argv)
     s2t = StreamingSpeech2Text.from_files(args.asr_train_config, args.asr_model_file,
                                           args.device)
-    speech, rate = sf.read(args.wav, dtype="float32", always_2d=True)
-    if speech.shape[1] != 1:
-        raise SystemExit(f"{args.wav} has {speech.shape[1]} channels; give a mono file")
-    if rate != s2t.sample_rate:
-        raise SystemExit(f"{args.wav} is at {rate} Hz; the model expects {s2t.sample_rate} Hz")
-    if len(speech) == 0:
-        raise SystemExit(f"{args.wav} has no samples")
-    speech = torch.from_numpy(speech[:, 0])
+    with reported("stream_asr"):
+        audio, rate = read_mono(args.wav, rate=s2t.sample_rate)
+        if len(audio) == 0:
+            raise DataError(f"{args.wav} has no samples")
+    speech = torch.from_numpy(audio.astype("float32"))
     chunk = max(1, round(rate * args.chunk_ms / 1000))
     s2t(torch.zeros(rate))  # warm-up (one-time compiling), not part of the latencies
     s2t.reset()

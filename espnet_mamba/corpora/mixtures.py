@@ -24,7 +24,7 @@ import soundfile as sf
 
 from espnet_mamba.corpora.espeak_corpus import HELD_OUT_VOICES, TRAIN_VOICES, sentences, speak
 from espnet_mamba.corpora.espeak_engine import map_in_fresh_processes
-from espnet_mamba.data import atomic_dir, spk2utt, write_table
+from espnet_mamba.data import atomic_dir, read_mono, spk2utt, write_table
 
 SPEEDS = (150, 200)  # words per minute, inclusive
 PITCHES = (30, 70)
@@ -113,7 +113,7 @@ def synthesize(mixture: Mixture, wavdir: Path, fs: int, mode: str) -> float:
         for i, source in enumerate(mixture.sources):
             path = Path(tmp) / f"s{i + 1}.wav"
             speak(source.text, source.voice, source.speed, source.pitch, path, fs)
-            signals.append(sf.read(path, dtype="float64")[0])
+            signals.append(read_mono(str(path))[0])
     mixed, refs = mix(signals, mixture.snr, mode)
     for name, audio in (("mix", mixed), ("s1", refs[0]), ("s2", refs[1])):
         sf.write(wavdir / name / f"{mixture.utt}.wav", audio, fs, subtype="PCM_16")
