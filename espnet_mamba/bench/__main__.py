@@ -23,19 +23,21 @@ from espnet_mamba.bench.sweep import sweep
 
 KERNELS = "espnet_mamba.bench.cases.kernels"
 LAYERS = "espnet_mamba.bench.cases.layers"
-# scan/block: case name -> (factory, extra keyword arguments); every factory takes
-# device, batch, dim, state and length
+# scan/block: case name -> (factory, keyword arguments over the command line's); every
+# factory takes device, batch, dim, state and length
 LENGTH_SUITES: Dict[str, Dict[str, Tuple[str, dict]]] = {
     "scan": {
         "espnet_mamba": (f"{KERNELS}:scan_project", {}),
         "sequential (indexing)": (f"{KERNELS}:scan_sequential", {}),
         "sequential (unbind)": (f"{KERNELS}:scan_sequential", {"unbind": True}),
         "mambapy.pscan": (f"{KERNELS}:scan_pscan", {}),
+        "SSD (Mamba-2, N 64)": (f"{KERNELS}:ssd_project", {"state": 64}),
         "MultiheadAttention": (f"{LAYERS}:attention", {}),
     },
     "block": {
         "Mamba block": (f"{LAYERS}:mamba_block", {}),
         "BiMamba (inner) block": (f"{LAYERS}:mamba_block", {"bidirectional": True}),
+        "Mamba-2 block (N 64)": (f"{LAYERS}:mamba2_block", {"state": 64}),
         "MultiheadAttention": (f"{LAYERS}:attention", {}),
         "TransformerEncoderLayer": (f"{LAYERS}:transformer_layer", {}),
     },
@@ -57,7 +59,7 @@ QUICK_DURATIONS = [1, 2]
 
 def run_lengths(args) -> None:
     """``scan`` / ``block``: forward and backward of each case at each length."""
-    cases = {name: (factory, dict(extra, batch=args.batch, dim=args.dim, state=args.state))
+    cases = {name: (factory, dict(dict(batch=args.batch, dim=args.dim, state=args.state), **extra))
              for name, (factory, extra) in LENGTH_SUITES[args.what].items()
              if name not in args.skip}
     print(f"# {args.what}: batch {args.batch}, dim {args.dim}, state {args.state}, "

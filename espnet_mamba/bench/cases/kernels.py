@@ -69,3 +69,23 @@ def scan_pscan(device: str, batch: int, dim: int, state: int, length: int) -> Fn
         return (y + x["u"] * x["D"][:, None]) * F.silu(x["z"])
 
     return forward, _backward
+
+
+def ssd_project(device: str, batch: int, dim: int, state: int, length: int,
+                headdim: int = 64) -> Fns:
+    """espnet_mamba.ops.ssd_scan (Mamba-2) on ``dim`` channels as ``dim / headdim`` heads,
+    one group, with D, z, dt_bias and softplus (mamba-ssm's kernel on CUDA, the chunked
+    matrix form elsewhere)."""
+    from espnet_mamba.ops.ssd import ssd_scan
+
+    g = torch.Generator().manual_seed(0)
+    heads = dim // headdim
+
+    def leaf(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g) * scale).to(device).requires_grad_(True)
+
+    x = dict(x=leaf(batch, length, heads, headdim), dt=leaf(batch, length, heads, scale=0.5),
+             A=(-torch.rand(heads, generator=g) - 0.5).to(device).requires_grad_(True),
+             B=leaf(batch, length, 1, state), C=leaf(batch, length, 1, state), D=leaf(heads),
+             z=leaf(batch, length, heads, headdim), dt_bias=leaf(heads, scale=0.1))
+    return (lambda: ssd_scan(**x, chunk_size=64, dt_softplus=True)), _backward

@@ -22,6 +22,16 @@ def mamba_block(device: str, batch: int, dim: int, length: int, state: int = 16,
     return (lambda: block(x)), _backward
 
 
+def mamba2_block(device: str, batch: int, dim: int, length: int, state: int = 64,
+                 **_) -> Fns:
+    """One Mamba-2 block (d_model ``dim``, expand 2, headdim 64, chunk 64)."""
+    from espnet_mamba.modules.mamba2 import Mamba2
+
+    block = Mamba2(dim, d_state=state, headdim=64, chunk_size=64).to(device)
+    x = torch.randn(batch, length, dim, device=device, requires_grad=True)
+    return (lambda: block(x)), _backward
+
+
 def transformer_layer(device: str, batch: int, dim: int, length: int, heads: int = 4,
                       **_) -> Fns:
     """One pre-norm ``torch.nn.TransformerEncoderLayer`` (FFN 4 x dim)."""
