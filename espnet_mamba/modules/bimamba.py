@@ -1,4 +1,5 @@
-"""Bidirectional Mamba: Vim's "v2" inner variant and the two-block outer variant.
+"""Bidirectional Mamba and Mamba-2: Vim's "v2" inner variant (shared projections, a second
+SSM branch on the reversed sequence) and the two-block outer variant, for both mixers.
 
 The backward direction reverses each utterance within its own length, so it starts at
 the utterance's last real frame and a padded batch gives every utterance the output it
@@ -11,6 +12,7 @@ import torch.nn as nn
 
 from espnet_mamba.checks import one_of
 from espnet_mamba.modules.mamba import Mamba
+from espnet_mamba.modules.mamba2 import Mamba2
 from espnet_mamba.modules.padding import check_lengths, mask_frames, reverse_padded
 
 
@@ -40,25 +42,52 @@ class BiMambaInner(Mamba):
         return out if lengths is None else mask_frames(out, lengths)
 
 
+class BiMamba2Inner(Mamba2):
+    """The inner bidirectional variant of :class:`Mamba2`: shared ``in_proj``, ``norm``
+    and ``out_proj``, a second branch (``conv1d_b, dt_bias_b, A_b_log, D_b``) run on the
+    per-utterance reversed x, B, C and dt, the two SSD outputs averaged before the gated
+    norm.  Takes the arguments of :class:`Mamba2`."""
+
+    def __init__(self, d_model: int, **kwargs):
+        super().__init__(d_model, **kwargs)
+        self._add_branch("_b")
+
+    def forward(
+        self, hidden_states: torch.Tensor, lengths: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """(batch, L, d_model) -> (batch, L, d_model); padded frames are zero in the
+        input (whatever they held) and in the output."""
+        if lengths is not None:
+            check_lengths(lengths, hidden_states)
+            hidden_states = mask_frames(hidden_states, lengths)
+        z, xBC, dt = self._project(hidden_states)
+        y_f, _ = self._branch(xBC, dt, z)
+        y_b, _ = self._branch(reverse_padded(xBC, lengths, 1), reverse_padded(dt, lengths, 1),
+                              reverse_padded(z, lengths, 1), "_b")
+        out = self._finish((y_f + reverse_padded(y_b, lengths, 1)) / 2, z)
+        return out if lengths is None else mask_frames(out, lengths)
+
+
 class BiMambaOuter(nn.Module):
-    """Two independent Mamba blocks, one on the sequence and one on its reverse.
+    """Two independent blocks, one on the sequence and one on its reverse.
 
     Args:
         d_model: Feature size.
         merge: ``"add"`` sums the two outputs; ``"concat"`` concatenates them and
             projects back with ``merge_proj`` (Linear 2*d_model -> d_model).
-        **kwargs: Arguments of :class:`Mamba`.
+        block: The block class, :class:`Mamba` or :class:`Mamba2`.
+        **kwargs: Arguments of ``block``.
 
     Parameters: ``mamba_fwd.*``, ``mamba_bwd.*`` (each mamba-ssm's layout) and, for
     ``concat``, ``merge_proj.*``.
     """
 
-    def __init__(self, d_model: int, merge: str = "add", **kwargs):
+    def __init__(self, d_model: int, merge: str = "add", block: type = Mamba, **kwargs):
         super().__init__()
         one_of("bidirectional_merge", merge, ("add", "concat"))
         self.merge = merge
-        self.mamba_fwd = Mamba(d_model, **kwargs)
-        self.mamba_bwd = Mamba(d_model, **kwargs)
+        self.mamba_fwd = block(d_model, **kwargs)
+        self.mamba_bwd = block(d_model, **kwargs)
         if merge == "concat":
             self.merge_proj = nn.Linear(2 * d_model, d_model)
 
@@ -76,19 +105,37 @@ class BiMambaOuter(nn.Module):
         return out if lengths is None else mask_frames(out, lengths)
 
 
+# mixer -> (unidirectional block, inner bidirectional block)
+MIXERS = {"mamba": (Mamba, BiMambaInner), "mamba2": (Mamba2, BiMamba2Inner)}
+
+
+def mixer_options(mixer: str, headdim: int, ngroups: int, chunk_size: int) -> dict:
+    """The block arguments only one mixer has: Mamba-2's ``headdim``, ``ngroups`` and
+    ``chunk_size`` for ``mamba2``, none for ``mamba`` (the components take them as
+    config options whatever the mixer)."""
+    one_of("mixer", mixer, tuple(MIXERS))
+    if mixer == "mamba2":
+        return dict(headdim=headdim, ngroups=ngroups, chunk_size=chunk_size)
+    return {}
+
+
 def build_mixer(
     d_model: int,
     bidirectional: bool = False,
     bidirectional_type: str = "inner",
     bidirectional_merge: str = "add",
+    mixer: str = "mamba",
     **mamba_kwargs,
 ) -> nn.Module:
-    """Make the sequence mixer of a layer: :class:`Mamba`, :class:`BiMambaInner` or
-    :class:`BiMambaOuter`. All take ``(x, lengths)`` and return the same shape."""
+    """Make the sequence mixer of a layer: a Mamba (``mixer="mamba"``) or Mamba-2
+    (``"mamba2"``) block, unidirectional, inner- or outer-bidirectional.  All take
+    ``(x, lengths)`` and return the same shape; ``mamba_kwargs`` go to the block."""
     one_of("bidirectional_type", bidirectional_type, ("inner", "outer"))
     one_of("bidirectional_merge", bidirectional_merge, ("add", "concat"))
+    one_of("mixer", mixer, tuple(MIXERS))
+    block, inner = MIXERS[mixer]
     if not bidirectional:
-        return Mamba(d_model, **mamba_kwargs)
+        return block(d_model, **mamba_kwargs)
     if bidirectional_type == "inner":
-        return BiMambaInner(d_model, **mamba_kwargs)
-    return BiMambaOuter(d_model, merge=bidirectional_merge, **mamba_kwargs)
+        return inner(d_model, **mamba_kwargs)
+    return BiMambaOuter(d_model, merge=bidirectional_merge, block=block, **mamba_kwargs)

@@ -140,53 +140,77 @@ class Mamba2(nn.Module):
         self.ngroups, self.D_has_hdim, self.rmsnorm = ngroups, D_has_hdim, rmsnorm
         self.dt_limit, self.chunk_size, self.layer_idx = tuple(dt_limit), chunk_size, layer_idx
         self.conv_dim = self.d_inner + 2 * ngroups * d_state
+        self._init = dict(conv_bias=conv_bias, conv_init=conv_init, A_init_range=A_init_range,
+                          dt_min=dt_min, dt_max=dt_max, dt_init_floor=dt_init_floor)
         self.in_proj = nn.Linear(d_model, self.d_inner + self.conv_dim + self.nheads, bias=bias)
-        self.conv1d = nn.Conv1d(self.conv_dim, self.conv_dim, kernel_size=d_conv,
-                                groups=self.conv_dim, padding=d_conv - 1, bias=conv_bias)
-        if conv_init is not None:
-            nn.init.uniform_(self.conv1d.weight, -conv_init, conv_init)
-        dt = torch.exp(torch.rand(self.nheads) * (math.log(dt_max) - math.log(dt_min))
-                       + math.log(dt_min)).clamp(min=dt_init_floor)
-        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # softplus^-1(dt)
-        self.dt_bias._no_weight_decay = True
-        A = torch.empty(self.nheads).uniform_(*A_init_range)
-        self.A_log = nn.Parameter(torch.log(A))
-        self.A_log._no_weight_decay = True
-        self.D = nn.Parameter(torch.ones(self.d_inner if D_has_hdim else self.nheads))
-        self.D._no_weight_decay = True
+        self._add_branch("")
         if rmsnorm:
             self.norm = RMSNormGated(self.d_inner, eps=1e-5, norm_before_gate=norm_before_gate,
                                      group_size=self.d_inner // ngroups)
         self.out_proj = nn.Linear(self.d_inner, d_model, bias=bias)
 
-    def _mix(self, u: torch.Tensor, state: Optional[Mamba2State] = None,
-             return_state: bool = False) -> Tuple[torch.Tensor, Optional[Mamba2State]]:
-        """(batch, L, d_model) -> output and, with ``return_state``, the state after it."""
-        z, xBC, dt = torch.split(self.in_proj(u), [self.d_inner, self.conv_dim, self.nheads],
-                                 dim=-1)
-        conv = causal_conv1d(xBC.transpose(1, 2), self.conv1d.weight.squeeze(1),
-                             self.conv1d.bias, activation="silu",
+    def _add_branch(self, suffix: str) -> None:
+        """One SSM branch's ``conv1d``, ``dt_bias``, ``A_log`` and ``D``, initialized as
+        mamba-ssm does; ``suffix="_b"`` names the backward branch of the bidirectional
+        inner variant (``conv1d_b, dt_bias_b, A_b_log, D_b``)."""
+        cfg = self._init
+        conv1d = nn.Conv1d(self.conv_dim, self.conv_dim, kernel_size=self.d_conv,
+                           groups=self.conv_dim, padding=self.d_conv - 1, bias=cfg["conv_bias"])
+        if cfg["conv_init"] is not None:
+            nn.init.uniform_(conv1d.weight, -cfg["conv_init"], cfg["conv_init"])
+        dt = torch.exp(torch.rand(self.nheads) * (math.log(cfg["dt_max"]) - math.log(cfg["dt_min"]))
+                       + math.log(cfg["dt_min"])).clamp(min=cfg["dt_init_floor"])
+        dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # softplus^-1(dt)
+        A_log = nn.Parameter(torch.log(torch.empty(self.nheads).uniform_(*cfg["A_init_range"])))
+        D = nn.Parameter(torch.ones(self.d_inner if self.D_has_hdim else self.nheads))
+        for param in (dt_bias, A_log, D):
+            param._no_weight_decay = True
+        setattr(self, "conv1d" + suffix, conv1d)
+        setattr(self, "dt_bias" + suffix, dt_bias)
+        setattr(self, "A" + suffix + "_log", A_log)
+        setattr(self, "D" + suffix, D)
+
+    def _project(self, u: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(batch, L, d_model) -> z (batch, L, d_inner), xBC (batch, L, conv_dim), dt."""
+        return torch.split(self.in_proj(u), [self.d_inner, self.conv_dim, self.nheads], dim=-1)
+
+    def _branch(self, xBC: torch.Tensor, dt: torch.Tensor, z: torch.Tensor, suffix: str = "",
+                state: Optional[Mamba2State] = None, return_state: bool = False
+                ) -> Tuple[torch.Tensor, Optional[Mamba2State]]:
+        """Conv + SSD of one branch: y (batch, L, d_inner) and, with ``return_state``,
+        the state after it."""
+        conv1d = getattr(self, "conv1d" + suffix)
+        conv = causal_conv1d(xBC.transpose(1, 2), conv1d.weight.squeeze(1), conv1d.bias,
+                             activation="silu",
                              initial_state=None if state is None else state.conv,
                              return_final_state=return_state)
         xBC, conv_state = conv if return_state else (conv, None)
         x, B, C = torch.split(xBC.transpose(1, 2), [self.d_inner, self.ngroups * self.d_state,
                                                     self.ngroups * self.d_state], dim=-1)
         heads = (self.nheads, self.headdim)
+        D = getattr(self, "D" + suffix).float()
         y = ssd_scan(
-            x.unflatten(-1, heads), dt, -torch.exp(self.A_log.float()),
+            x.unflatten(-1, heads), dt, -torch.exp(getattr(self, "A" + suffix + "_log").float()),
             B.unflatten(-1, (self.ngroups, self.d_state)),
             C.unflatten(-1, (self.ngroups, self.d_state)), self.chunk_size,
-            D=self.D.float().view(heads) if self.D_has_hdim else self.D.float(),
+            D=D.view(heads) if self.D_has_hdim else D,
             z=None if self.rmsnorm else z.unflatten(-1, heads),
-            dt_bias=self.dt_bias.float(), dt_softplus=True, dt_limit=self.dt_limit,
-            initial_states=None if state is None else state.ssm,
+            dt_bias=getattr(self, "dt_bias" + suffix).float(), dt_softplus=True,
+            dt_limit=self.dt_limit, initial_states=None if state is None else state.ssm,
             return_final_states=return_state)
         y, ssm_state = y if return_state else (y, None)
-        y = y.flatten(-2)
-        if self.rmsnorm:
-            y = self.norm(y, z)
-        out = self.out_proj(y)
-        return out, (Mamba2State(conv_state, ssm_state) if return_state else None)
+        return y.flatten(-2), (Mamba2State(conv_state, ssm_state) if return_state else None)
+
+    def _finish(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Gated norm (if any) and ``out_proj``."""
+        return self.out_proj(self.norm(y, z) if self.rmsnorm else y)
+
+    def _mix(self, u: torch.Tensor, state: Optional[Mamba2State] = None,
+             return_state: bool = False) -> Tuple[torch.Tensor, Optional[Mamba2State]]:
+        """(batch, L, d_model) -> output and, with ``return_state``, the state after it."""
+        z, xBC, dt = self._project(u)
+        y, state = self._branch(xBC, dt, z, state=state, return_state=return_state)
+        return self._finish(y, z), state
 
     def forward(self, hidden_states: torch.Tensor,
                 lengths: Optional[torch.Tensor] = None) -> torch.Tensor:

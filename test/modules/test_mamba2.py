@@ -93,3 +93,33 @@ def test_gated_rmsnorm_by_groups():
 def test_bad_config_is_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Mamba2(64, **{"headdim": 16, **kwargs})
+
+
+@pytest.mark.parametrize("bidirectional_type", ["inner", "outer"])
+def test_bidirectional_mamba2_padding_and_direction(bidirectional_type):
+    from espnet_mamba.modules import BiMamba2Inner, BiMambaOuter, build_mixer
+
+    torch.manual_seed(0)
+    mixer = build_mixer(64, bidirectional=True, bidirectional_type=bidirectional_type,
+                        mixer="mamba2", d_state=16, headdim=16, chunk_size=8).double().eval()
+    assert isinstance(mixer, BiMamba2Inner if bidirectional_type == "inner" else BiMambaOuter)
+    lengths = torch.tensor([17, 9])
+    x = torch.randn(2, 17, 64, dtype=torch.float64)
+    x[1, 9:] = float("inf")
+    out = mixer(x, lengths)
+    assert torch.isfinite(out).all() and (out[1, 9:] == 0).all()
+    for i, n in enumerate(lengths.tolist()):
+        torch.testing.assert_close(out[i, :n], mixer(x[i:i + 1, :n])[0], rtol=1e-10, atol=1e-10)
+    # the backward direction sees the future: changing the last frame changes the first
+    y = x[:1, :9].clone()
+    changed = y.clone()
+    changed[0, -1] += 1.0
+    assert not torch.allclose(mixer(y)[0, 0], mixer(changed)[0, 0])
+
+
+def test_inner_variant_has_mamba_ssm_names_plus_a_backward_branch():
+    from espnet_mamba.modules import BiMamba2Inner
+
+    keys = set(BiMamba2Inner(64, d_state=16, headdim=16, ngroups=2).state_dict())
+    assert keys == set(MAMBA_SSM_MAMBA2) | {"conv1d_b.weight", "conv1d_b.bias", "dt_bias_b",
+                                            "A_b_log", "D_b"}

@@ -17,7 +17,7 @@ from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
 from espnet_mamba.checks import at_least, one_of, probability
 from espnet_mamba.compat import PositionwiseFeedForward
-from espnet_mamba.modules.bimamba import build_mixer
+from espnet_mamba.modules.bimamba import build_mixer, mixer_options
 from espnet_mamba.modules.layers import ConvolutionModule
 from espnet_mamba.modules.padding import length_mask, mask_frames
 
@@ -75,11 +75,15 @@ class ConMambaEncoder(LayerStackEncoder):
         bidirectional: Bidirectional Mamba (True for ConMamba).
         bidirectional_type: ``inner`` (Vim "v2", the ConMamba checkpoints) or ``outer``.
         bidirectional_merge: ``add`` or ``concat`` (``outer`` only).
-        d_state: SSM state size.
+        d_state: SSM state size (per head with ``mixer: mamba2``; Mamba-2 uses 64-128).
         d_conv: Width of Mamba's causal convolution.
         expand: Mamba's inner size factor.
         interctc_layer_idx: Layers (1-based) whose outputs feed intermediate CTC.
         interctc_use_conditioning: Self-conditioned CTC on those layers.
+        mixer: ``mamba`` (Mamba-1 selective scan, ConMamba) or ``mamba2`` (Mamba-2, SSD).
+        headdim: Channels per head (``mamba2`` only; divides ``expand * output_size``).
+        ngroups: Groups of heads sharing B and C (``mamba2`` only).
+        chunk_size: SSD chunk length (``mamba2`` only; speed and memory, not results).
 
     Raises:
         TypeError: an argument of the wrong type (e.g. ``bidirectional: "false"``).
@@ -109,10 +113,15 @@ class ConMambaEncoder(LayerStackEncoder):
         expand: int = 2,
         interctc_layer_idx: Optional[List[int]] = None,
         interctc_use_conditioning: bool = False,
+        mixer: str = "mamba",
+        headdim: int = 64,
+        ngroups: int = 1,
+        chunk_size: int = 64,
     ):
         super().__init__()
         at_least(1, input_size=input_size, output_size=output_size,
                  linear_units=linear_units, num_blocks=num_blocks)
+        block_options = mixer_options(mixer, headdim, ngroups, chunk_size)
         probability(dropout_rate=dropout_rate)
         one_of("activation_type", activation_type, ACTIVATIONS)
         self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
@@ -126,8 +135,9 @@ class ConMambaEncoder(LayerStackEncoder):
                 output_size,
                 build_mixer(output_size, bidirectional=bidirectional,
                             bidirectional_type=bidirectional_type,
-                            bidirectional_merge=bidirectional_merge,
-                            d_state=d_state, d_conv=d_conv, expand=expand, layer_idx=i),
+                            bidirectional_merge=bidirectional_merge, mixer=mixer,
+                            d_state=d_state, d_conv=d_conv, expand=expand, layer_idx=i,
+                            **block_options),
                 ffn(),
                 ffn() if macaron_style else None,
                 ConvolutionModule(output_size, cnn_module_kernel, cnn_module_norm)

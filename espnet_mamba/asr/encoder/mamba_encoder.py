@@ -8,6 +8,7 @@ from typeguard import typechecked
 from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
 from espnet_mamba.checks import at_least, probability
+from espnet_mamba.modules.bimamba import mixer_options
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.mamba import MambaState
 
@@ -17,7 +18,7 @@ class MambaEncoderState(NamedTuple):
 
     frames: Input frames the subsampling has not consumed yet, (batch, n, input_size)
         with n < receptive field + stride of the input layer.
-    layers: Each layer's :class:`MambaState`.
+    layers: Each layer's :class:`MambaState` (``Mamba2State`` with ``mixer: mamba2``).
     """
 
     frames: torch.Tensor
@@ -37,10 +38,14 @@ class MambaEncoder(LayerStackEncoder):
         bidirectional_type: ``inner`` (Vim "v2", shared projections) or ``outer``
             (two Mamba blocks).
         bidirectional_merge: ``add`` or ``concat`` (``outer`` only).
-        d_state: SSM state size.
+        d_state: SSM state size (per head with ``mixer: mamba2``; Mamba-2 uses 64-128).
         d_conv: Width of the causal depthwise convolution.
         expand: Inner size factor.
         norm: ``layer_norm`` or ``rms_norm`` (each layer and the final norm).
+        mixer: ``mamba`` (Mamba-1 selective scan) or ``mamba2`` (Mamba-2, SSD).
+        headdim: Channels per head (``mamba2`` only; divides ``expand * output_size``).
+        ngroups: Groups of heads sharing B and C (``mamba2`` only).
+        chunk_size: SSD chunk length (``mamba2`` only; speed and memory, not results).
         dropout_rate: Dropout after the input layer and on each layer's output.
         interctc_layer_idx: Layers (1-based) whose outputs feed intermediate CTC.
         interctc_use_conditioning: Self-conditioned CTC on those layers.
@@ -68,9 +73,14 @@ class MambaEncoder(LayerStackEncoder):
         dropout_rate: float = 0.1,
         interctc_layer_idx: Optional[List[int]] = None,
         interctc_use_conditioning: bool = False,
+        mixer: str = "mamba",
+        headdim: int = 64,
+        ngroups: int = 1,
+        chunk_size: int = 64,
     ):
         super().__init__()
         at_least(1, input_size=input_size, output_size=output_size, num_blocks=num_blocks)
+        block_options = mixer_options(mixer, headdim, ngroups, chunk_size)
         probability(dropout_rate=dropout_rate)
         self.bidirectional = bidirectional
         self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
@@ -78,8 +88,8 @@ class MambaEncoder(LayerStackEncoder):
             MambaLayer(
                 output_size, norm=norm, dropout_rate=dropout_rate,
                 bidirectional=bidirectional, bidirectional_type=bidirectional_type,
-                bidirectional_merge=bidirectional_merge, d_state=d_state, d_conv=d_conv,
-                expand=expand, layer_idx=i,
+                bidirectional_merge=bidirectional_merge, mixer=mixer, d_state=d_state,
+                d_conv=d_conv, expand=expand, layer_idx=i, **block_options,
             )
             for i in range(num_blocks)
         )
