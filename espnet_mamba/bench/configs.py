@@ -20,7 +20,3 @@ def load(name: str) -> Dict[str, Any]:
         raise FileNotFoundError(f"reference config not found: {path}")
     return yaml.safe_load(path.read_text())
 
-
-def section(name: str, key: str) -> Dict[str, Any]:
-    """One ``<key>_conf`` section of ``conf/<name>``, e.g. ``encoder`` or ``separator``."""
-    return dict(load(name)[f"{key}_conf"])

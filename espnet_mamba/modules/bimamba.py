@@ -109,31 +109,28 @@ class BiMambaOuter(nn.Module):
 MIXERS = {"mamba": (Mamba, BiMambaInner), "mamba2": (Mamba2, BiMamba2Inner)}
 
 
-def mixer_options(mixer: str, headdim: int, ngroups: int, chunk_size: int) -> dict:
-    """The block arguments only one mixer has: Mamba-2's ``headdim``, ``ngroups`` and
-    ``chunk_size`` for ``mamba2``, none for ``mamba`` (the components take them as
-    config options whatever the mixer)."""
-    one_of("mixer", mixer, tuple(MIXERS))
-    if mixer == "mamba2":
-        return dict(headdim=headdim, ngroups=ngroups, chunk_size=chunk_size)
-    return {}
-
-
 def build_mixer(
     d_model: int,
     bidirectional: bool = False,
     bidirectional_type: str = "inner",
     bidirectional_merge: str = "add",
     mixer: str = "mamba",
+    headdim: int = 64,
+    ngroups: int = 1,
+    chunk_size: int = 64,
     **mamba_kwargs,
 ) -> nn.Module:
     """Make the sequence mixer of a layer: a Mamba (``mixer="mamba"``) or Mamba-2
     (``"mamba2"``) block, unidirectional, inner- or outer-bidirectional.  All take
-    ``(x, lengths)`` and return the same shape; ``mamba_kwargs`` go to the block."""
+    ``(x, lengths)`` and return the same shape; ``mamba_kwargs`` go to the block, and so
+    do Mamba-2's ``headdim``, ``ngroups`` and ``chunk_size`` with ``mamba2`` (the
+    components take them as config options whatever the mixer; ``mamba`` ignores them)."""
     one_of("bidirectional_type", bidirectional_type, ("inner", "outer"))
     one_of("bidirectional_merge", bidirectional_merge, ("add", "concat"))
     one_of("mixer", mixer, tuple(MIXERS))
     block, inner = MIXERS[mixer]
+    if mixer == "mamba2":
+        mamba_kwargs.update(headdim=headdim, ngroups=ngroups, chunk_size=chunk_size)
     if not bidirectional:
         return block(d_model, **mamba_kwargs)
     if bidirectional_type == "inner":

@@ -17,7 +17,7 @@ from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
 from espnet_mamba.checks import at_least, one_of, probability
 from espnet_mamba.compat import PositionwiseFeedForward
-from espnet_mamba.modules.bimamba import build_mixer, mixer_options
+from espnet_mamba.modules.bimamba import build_mixer
 from espnet_mamba.modules.layers import ConvolutionModule
 from espnet_mamba.modules.padding import length_mask, mask_frames
 
@@ -121,7 +121,6 @@ class ConMambaEncoder(LayerStackEncoder):
         super().__init__()
         at_least(1, input_size=input_size, output_size=output_size,
                  linear_units=linear_units, num_blocks=num_blocks)
-        block_options = mixer_options(mixer, headdim, ngroups, chunk_size)
         probability(dropout_rate=dropout_rate)
         one_of("activation_type", activation_type, ACTIVATIONS)
         self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
@@ -137,7 +136,7 @@ class ConMambaEncoder(LayerStackEncoder):
                             bidirectional_type=bidirectional_type,
                             bidirectional_merge=bidirectional_merge, mixer=mixer,
                             d_state=d_state, d_conv=d_conv, expand=expand, layer_idx=i,
-                            **block_options),
+                            headdim=headdim, ngroups=ngroups, chunk_size=chunk_size),
                 ffn(),
                 ffn() if macaron_style else None,
                 ConvolutionModule(output_size, cnn_module_kernel, cnn_module_norm)

@@ -8,7 +8,6 @@ from typeguard import typechecked
 from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
 from espnet_mamba.checks import at_least, probability
-from espnet_mamba.modules.bimamba import mixer_options
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.mamba import MambaState
 
@@ -80,7 +79,6 @@ class MambaEncoder(LayerStackEncoder):
     ):
         super().__init__()
         at_least(1, input_size=input_size, output_size=output_size, num_blocks=num_blocks)
-        block_options = mixer_options(mixer, headdim, ngroups, chunk_size)
         probability(dropout_rate=dropout_rate)
         self.bidirectional = bidirectional
         self.embed = InputLayer(input_layer, input_size, output_size, dropout_rate)
@@ -89,7 +87,8 @@ class MambaEncoder(LayerStackEncoder):
                 output_size, norm=norm, dropout_rate=dropout_rate,
                 bidirectional=bidirectional, bidirectional_type=bidirectional_type,
                 bidirectional_merge=bidirectional_merge, mixer=mixer, d_state=d_state,
-                d_conv=d_conv, expand=expand, layer_idx=i, **block_options,
+                d_conv=d_conv, expand=expand, layer_idx=i, headdim=headdim, ngroups=ngroups,
+                chunk_size=chunk_size,
             )
             for i in range(num_blocks)
         )

@@ -6,23 +6,29 @@ import torch.nn.functional as F
 from espnet_mamba.bench.cases import Fns, backward_of_sum as _backward
 
 
-def _scan_inputs(device: str, batch: int, dim: int, state: int, length: int):
+def _scan_inputs(device: str, batch: int, dim: int, state: int, length: int,
+                 delta_bias: bool = False):
     g = torch.Generator().manual_seed(0)
 
     def leaf(*shape, scale=1.0):
         return (torch.randn(*shape, generator=g) * scale).to(device).requires_grad_(True)
 
-    return dict(u=leaf(batch, dim, length), delta=leaf(batch, dim, length, scale=0.5),
-                A=(-torch.rand(dim, state, generator=g) - 0.1).to(device).requires_grad_(True),
-                B=leaf(batch, state, length), C=leaf(batch, state, length), D=leaf(dim),
-                z=leaf(batch, dim, length))
+    x = dict(u=leaf(batch, dim, length), delta=leaf(batch, dim, length, scale=0.5),
+             A=(-torch.rand(dim, state, generator=g) - 0.1).to(device).requires_grad_(True),
+             B=leaf(batch, state, length), C=leaf(batch, state, length), D=leaf(dim),
+             z=leaf(batch, dim, length))
+    if delta_bias:
+        x["delta_bias"] = leaf(dim, scale=0.1)
+    return x
 
 
-def scan_project(device: str, batch: int, dim: int, state: int, length: int) -> Fns:
-    """espnet_mamba.ops.selective_scan (mamba-ssm's kernel on CUDA, fused numba on CPU)."""
+def scan_project(device: str, batch: int, dim: int, state: int, length: int,
+                 delta_bias: bool = False) -> Fns:
+    """espnet_mamba.ops.selective_scan (mamba-ssm's kernel on CUDA, fused numba on CPU);
+    ``delta_bias`` adds mamba-ssm's delta bias (the reference scans here have none)."""
     from espnet_mamba.ops import selective_scan
 
-    x = _scan_inputs(device, batch, dim, state, length)
+    x = _scan_inputs(device, batch, dim, state, length, delta_bias)
     return (lambda: selective_scan(**x, delta_softplus=True)), _backward
 
 

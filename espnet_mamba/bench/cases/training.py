@@ -14,7 +14,7 @@ from typing import Callable, Dict, List, Tuple
 
 import torch
 
-from espnet_mamba.bench.cases import encoders, separators
+from espnet_mamba.bench.cases import encoders, kernels, layers, separators
 
 # setting -> pair (Mamba model first), batch, seconds, (how many shorter, their seconds);
 # the reference size of the family unless "size" says otherwise
@@ -67,24 +67,15 @@ def training_step(model: torch.nn.Module, x: torch.Tensor, lengths: torch.Tensor
 
 def kernel_step(kind: str, batch: int, dim: int, state: int, length: int
                 ) -> Callable[[], None]:
-    """Forward + backward of the bare scan (mamba-ssm's arguments) or of one
-    ``MultiheadAttention(dim, 4)`` on ``length`` steps."""
-    g = torch.Generator().manual_seed(0)
-
-    def leaf(*shape, scale=1.0):
-        return (torch.randn(*shape, generator=g) * scale).requires_grad_(True)
-
+    """Forward + backward of the bare scan (with D, z, delta_bias and softplus:
+    :func:`.kernels.scan_project`) or of one ``MultiheadAttention(dim, 4)``
+    (:func:`.layers.attention`) on ``length`` steps."""
     if kind == "attention":
-        mha = torch.nn.MultiheadAttention(dim, 4, batch_first=True)
-        x = leaf(batch, length, dim)
-        return lambda: mha(x, x, x, need_weights=False)[0].sum().backward()
-    from espnet_mamba.ops import selective_scan
-
-    args = dict(u=leaf(batch, dim, length), delta=leaf(batch, dim, length, scale=0.5),
-                A=(-torch.rand(dim, state, generator=g) - 0.1).requires_grad_(True),
-                B=leaf(batch, state, length), C=leaf(batch, state, length), D=leaf(dim),
-                z=leaf(batch, dim, length), delta_bias=leaf(dim, scale=0.1))
-    return lambda: selective_scan(**args, delta_softplus=True).sum().backward()
+        forward, backward = layers.attention("cpu", batch, dim, length)
+    else:
+        forward, backward = kernels.scan_project("cpu", batch, dim, state, length,
+                                                 delta_bias=True)
+    return lambda: backward(forward())
 
 
 def build_steps(spec: dict) -> Dict[str, Callable[[], None]]:
