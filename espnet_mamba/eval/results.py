@@ -113,9 +113,11 @@ def tts_tables(exp_dir: str, reference_asr_dir: str = "") -> List[str]:
         rows.append([dataset, str(mcd["utts"]), f"{mcd['mcd_mean']:.2f} ± {mcd['mcd_std']:.2f}",
                      *_error_cells(os.path.join(set_dir, "asr")),
                      "-" if rtf is None else f"{rtf:.3f}"])
+        if not reference_asr_dir:
+            continue
         reference = os.path.join(reference_asr_dir, os.path.basename(dataset))
         counts = read_counts(os.path.join(reference, "score_cer", "summary.json"))
-        if reference_asr_dir and counts is not None:
+        if counts is not None:
             rows.append([f"{dataset} (reference audio)", str(counts.snt), "-",
                          *_error_cells(reference), "-"])
     return ["- MCD: mel-cepstral distortion against the reference audio, DTW-aligned, "
