@@ -120,14 +120,16 @@ SPEED = re.compile(r"inference speed = ([0-9.]+) (?:frames|points) / sec\.")
 SIZE = re.compile(r"(\S+) \(size:\d+->(\d+)\)")
 
 
-def synthesis_seconds(log_path: str) -> List[Tuple[str, float]]:
+def synthesis_seconds(log_path: str) -> List[Tuple[str, Optional[float]]]:
     """(utterance, synthesis time in s) in decoding order, from a tts_inference log
-    (its output size / its logged speed, model and vocoder together).
+    (its output size / its logged speed, model and vocoder together).  The time is None
+    where the speed reads 0.0: ESPnet logs it to one decimal, so a (nearly) empty output
+    leaves the time unknown.
 
     Raises:
         DataError: a speed line without the size line that follows it.
     """
-    times: List[Tuple[str, float]] = []
+    times: List[Tuple[str, Optional[float]]] = []
     speed: Optional[float] = None
     with open(log_path, encoding="utf-8") as f:
         for line in f:
@@ -137,7 +139,7 @@ def synthesis_seconds(log_path: str) -> List[Tuple[str, float]]:
                 continue
             match = SIZE.search(line)
             if match and speed is not None:
-                times.append((match.group(1), int(match.group(2)) / speed))
+                times.append((match.group(1), int(match.group(2)) / speed if speed else None))
                 speed = None
     if speed is not None:
         raise DataError(f"{log_path}: an 'inference speed' line has no size line after it")
@@ -146,8 +148,9 @@ def synthesis_seconds(log_path: str) -> List[Tuple[str, float]]:
 
 def real_time_factor(set_dir: str) -> Optional[float]:
     """Synthesis time / duration of the synthesized audio (``wav.scp``) of one decoded
-    set, or None without ``logs/tts_inference.*.log``.  Each job's first utterance is
-    left out when the job made more than one: it pays the one-off start-up costs."""
+    set, or None without ``logs/tts_inference.*.log`` or without an utterance of known
+    time and non-zero duration.  Each job's first utterance is left out when the job made
+    more than one: it pays the one-off start-up costs."""
     import soundfile as sf
 
     logs = sorted(glob.glob(os.path.join(set_dir, "logs", "tts_inference.*.log")))
@@ -159,6 +162,7 @@ def real_time_factor(set_dir: str) -> Optional[float]:
     if missing:
         raise DataError(f"{set_dir}: no synthesis time logged for {len(missing)} "
                         f"utterance(s), e.g. {missing[0]}")
-    times = dict(item for job in jobs for item in (job[1:] if len(job) > 1 else job))
+    times = {utt: t for job in jobs for utt, t in (job[1:] if len(job) > 1 else job)
+             if t is not None}
     duration = sum(sf.info(wavs[utt]).duration for utt in times)
-    return sum(times.values()) / duration
+    return sum(times.values()) / duration if duration > 0 else None

@@ -1,6 +1,7 @@
 """TTS scoring CLIs: bin.score_tts (MCD files, errors) and bin.write_results tts (RTF
 from inference logs, CER/WER, RESULTS.md)."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,12 @@ def test_synthesis_times_and_rtf_from_inference_logs(tmp_path):
     assert synthesis_seconds(str(log)) == [("u1", 2.0), ("u2", 0.5)]
     # first utterance of each job left out: (0.5 + 0.5) s for 2 s of audio
     assert real_time_factor(str(set_dir)) == pytest.approx(0.5)
+    # an untrained model's (nearly) empty outputs: speed logged as 0.0, time unknown
+    for name in ("tts_inference.1.log", "tts_inference.2.log"):
+        path = set_dir / "logs" / name
+        path.write_text(re.sub(r"speed = [0-9.]+", "speed = 0.0", path.read_text()))
+    assert synthesis_seconds(str(log)) == [("u1", None), ("u2", None)]
+    assert real_time_factor(str(set_dir)) is None
     log.write_text(LOG.format(first="u1", second="u2").splitlines(keepends=True)[1])
     with pytest.raises(DataError, match="has no size line after it"):
         synthesis_seconds(str(log))
