@@ -59,7 +59,9 @@ setup(
     ],
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],
-        "test": ["pytest", "matplotlib"],
+        "test": ["pytest", "matplotlib", "onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.5"],
+        # ONNX export (torch.onnx's exporter needs onnxscript) and ONNX Runtime inference
+        "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.5"],
         # upstream ESPnet recipes run through the launcher (their format_wav_scp.py)
         "recipes": ["resampy"],
         "bench": ["matplotlib", "mambapy"],
@@ -70,6 +72,7 @@ setup(
             "espnet-mamba-run=espnet_mamba.run:main",
             "espnet-mamba-bench=espnet_mamba.bench.__main__:main",
             "espnet-mamba-stream-asr=espnet_mamba.bin.stream_asr:main",
+            "espnet-mamba-export=espnet_mamba.export.__main__:main",
         ],
     },
     classifiers=[

@@ -18,11 +18,13 @@ from typing import List, NamedTuple, Optional, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from espnet2.asr.frontend.default import DefaultFrontend
 from espnet2.layers.global_mvn import GlobalMVN
 from espnet2.layers.utterance_mvn import UtteranceMVN
 
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder, MambaEncoderState
+from espnet_mamba.asr.framing import SampleFramer
 from espnet_mamba.ops.scan_cpu import single_threaded
 
 # Integer PCM is scaled to [-1, 1) as soundfile reads it.
@@ -88,28 +90,23 @@ class StreamingFeatures:
         self.frontend = frontend
         self.normalize = normalize
         stft = frontend.stft
-        self.n_fft, self.hop = stft.n_fft, stft.hop_length
-        self.pad = stft.n_fft // 2 if stft.center else 0
+        self.framer = SampleFramer(stft.n_fft, stft.hop_length, stft.center)
         self.device = frontend.logmel.melmat.device
-        self.window = (None if stft.window is None else getattr(torch, f"{stft.window}_window")(
-            stft.win_length, device=self.device))
-        self.reset()
+        win = stft.win_length or stft.n_fft
+        window = (torch.ones(win) if stft.window is None
+                  else getattr(torch, f"{stft.window}_window")(win))
+        left = (stft.n_fft - win) // 2  # torch.stft centres a shorter window in n_fft
+        self.window = F.pad(window, (left, stft.n_fft - win - left)).to(self.device)
+        self.normalized = stft.normalized
 
     def reset(self) -> None:
         """Start a new stream."""
-        self.buffer = torch.zeros(0, device=self.device)
-        self.started = self.pad == 0
+        self.framer.reset()
 
     def accept(self, samples: torch.Tensor) -> torch.Tensor:
         """Add samples (n,) of the stream; return the frames they complete,
         (1, frames, n_mels), possibly none."""
-        self.buffer = torch.cat([self.buffer, samples.to(self.device, torch.float32)])
-        if not self.started:
-            if self.buffer.numel() <= self.pad:  # the reflect pad needs pad + 1 samples
-                return self._empty()
-            self.buffer = torch.cat([self.buffer[1:self.pad + 1].flip(0), self.buffer])
-            self.started = True
-        return self._frames()
+        return self._features(self.framer.accept(samples.detach().cpu().numpy()))
 
     def finish(self) -> torch.Tensor:
         """Frames of the end of the stream (with the offline right padding); resets.
@@ -117,29 +114,17 @@ class StreamingFeatures:
         A stream of at most ``n_fft // 2`` samples gives no frames (ESPnet's
         centred STFT rejects such a short signal).
         """
-        frames = self._empty()
-        if self.started:
-            if self.pad:
-                self.buffer = torch.cat([self.buffer, self.buffer[-self.pad - 1:-1].flip(0)])
-            frames = self._frames()
-        self.reset()
-        return frames
+        return self._features(self.framer.finish())
 
-    def _empty(self) -> torch.Tensor:
-        return torch.zeros(1, 0, self.frontend.output_size(), device=self.device)
-
-    def _frames(self) -> torch.Tensor:
-        """STFT frames that fit in the buffer -> features; drop the consumed samples."""
-        count = (self.buffer.numel() - self.n_fft) // self.hop + 1
-        if count < 1:
-            return self._empty()
-        stft = self.frontend.stft
-        spec = torch.stft(self.buffer[None, :(count - 1) * self.hop + self.n_fft],
-                          n_fft=self.n_fft, hop_length=self.hop, win_length=stft.win_length,
-                          window=self.window, center=False, normalized=stft.normalized,
-                          onesided=stft.onesided, return_complex=True)
-        self.buffer = self.buffer[count * self.hop:]
-        power = (spec.real ** 2 + spec.imag ** 2).transpose(1, 2)
+    def _features(self, frames: np.ndarray) -> torch.Tensor:
+        """STFT frames of samples (count, n_fft) -> features (1, count, n_mels)."""
+        count = frames.shape[0]
+        if count == 0:
+            return torch.zeros(1, 0, self.frontend.output_size(), device=self.device)
+        spec = torch.fft.rfft(torch.from_numpy(frames).to(self.device) * self.window)
+        if self.normalized:  # torch.stft's normalized: times n_fft ** -0.5
+            spec = spec / self.framer.n_fft ** 0.5
+        power = (spec.real ** 2 + spec.imag ** 2)[None]
         feats, lengths = self.frontend.logmel(power, torch.tensor([count], device=self.device))
         if self.normalize is not None:
             feats, _ = self.normalize(feats, lengths)
@@ -147,7 +132,7 @@ class StreamingFeatures:
 
     def state_numel(self) -> int:
         """Samples held between calls (bounded by ``n_fft``)."""
-        return self.buffer.numel()
+        return self.framer.held()
 
 
 class StreamingMambaEncoder:

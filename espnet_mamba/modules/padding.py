@@ -8,6 +8,8 @@ from typing import Optional
 
 import torch
 
+from espnet_mamba.ops.scan_export import is_exporting
+
 
 def length_mask(lengths: torch.Tensor, max_len: int) -> torch.Tensor:
     """(batch, max_len) bool mask, True at real frames."""
@@ -23,7 +25,8 @@ def mask_frames(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 def check_lengths(lengths: torch.Tensor, x: torch.Tensor, name: str = "lengths",
                   dim: int = 1) -> None:
     """Raise ValueError unless ``lengths`` is one length per sequence of ``x`` (its
-    batch axis 0), each in ``0..x.shape[dim]``; also for an empty batch."""
+    batch axis 0), each in ``0..x.shape[dim]``; also for an empty batch.  While a graph
+    is exported the values are symbolic and only the shape is checked."""
     if x.shape[0] == 0:
         raise ValueError(f"empty batch: the input has shape {tuple(x.shape)}")
     if lengths.dim() != 1 or lengths.shape[0] != x.shape[0]:
@@ -31,6 +34,8 @@ def check_lengths(lengths: torch.Tensor, x: torch.Tensor, name: str = "lengths",
                          f"got shape {tuple(lengths.shape)}")
     if lengths.is_floating_point() or lengths.is_complex():
         raise TypeError(f"{name} must be an integer tensor; got {lengths.dtype}")
+    if is_exporting():
+        return
     low, high = int(lengths.min()), int(lengths.max())
     if low < 0 or high > x.shape[dim]:
         raise ValueError(f"{name} must be in 0..{x.shape[dim]} (the padded length of the "

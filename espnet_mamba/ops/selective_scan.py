@@ -1,7 +1,8 @@
 """``selective_scan``: mamba-ssm's ``selective_scan_fn`` semantics on any device.
 
 CUDA tensors use the official kernel when ``mamba_ssm`` imports; CPU tensors use the
-fused numba kernel of :mod:`espnet_mamba.ops.scan_cpu`; anything else (CUDA without
+fused numba kernel of :mod:`espnet_mamba.ops.scan_cpu`; graph export (``torch.export``,
+``torch.onnx.export``) the ``scan`` of :mod:`espnet_mamba.ops.scan_export`; anything else (CUDA without
 mamba-ssm, or a CUDA call with ``initial_state``, which the official kernel lacks) uses
 the sequential PyTorch scan of :func:`scan_torch`.
 """
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 
 from espnet_mamba.ops import cuda_kernels
 from espnet_mamba.ops.scan_cpu import scan_cpu
+from espnet_mamba.ops.scan_export import is_exporting, scan_export
 
 
 def _check_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state) -> None:
@@ -131,7 +133,10 @@ def selective_scan(
             delta32 = F.softplus(delta32)
         if B.dim() == 3:
             B, C = B.unsqueeze(1), C.unsqueeze(1)
-        scan = scan_cpu if u.device.type == "cpu" else scan_torch
+        if is_exporting():
+            scan = scan_export
+        else:
+            scan = scan_cpu if u.device.type == "cpu" else scan_torch
         y, last = scan(u32, delta32, A.to(dtype), B.to(dtype), C.to(dtype), initial_state)
         if D is not None:
             y = y + u32 * D.to(dtype)[:, None]

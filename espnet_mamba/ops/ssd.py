@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from espnet_mamba.ops import cuda_kernels
+from espnet_mamba.ops.scan_export import is_exporting
 
 
 def _segsum(x: torch.Tensor) -> torch.Tensor:
@@ -61,7 +62,7 @@ def ssd_chunked(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Ten
     per = nh // ng
     K = chunk_size
     pad = (-L) % K  # padded steps: dt = 0 (no decay), x = 0 (no input)
-    if pad:
+    if is_exporting() or pad:  # an exported graph pads whatever its length
         x, dt = F.pad(x, (0, 0, 0, 0, 0, pad)), F.pad(dt, (0, 0, 0, pad))
         B, C = F.pad(B, (0, 0, 0, 0, 0, pad)), F.pad(C, (0, 0, 0, 0, 0, pad))
     nc = x.shape[1] // K

@@ -1,59 +1,17 @@
 """Streaming ASR with a causal Mamba encoder: chunked output equals offline output,
 state does not grow, greedy CTC matches the offline output, clear errors, demo CLI."""
-from pathlib import Path
-
-import numpy as np
 import pytest
 import soundfile as sf
 import torch
-import yaml
-from espnet2.tasks.asr import ASRTask
 
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder
-from espnet_mamba.bin import stream_asr
 from espnet_mamba.asr.streaming import (
     StreamingFeatures,
     StreamingMambaEncoder,
     StreamingSpeech2Text,
 )
-
-TOKENS = ["<blank>", "<unk>", "a", "b", "c", "<sos/eos>"]
-SR = 8000
-
-
-def build_model(tmp_path: Path, normalize: str = "global_mvn", bidirectional: bool = False,
-                num_blocks: int = 2):
-    """A tiny CTC-only ASR model with a ``mamba`` encoder; saved as config + weights."""
-    stats = tmp_path / "feats_stats.npz"
-    rng = np.random.default_rng(0)
-    np.savez(stats, count=np.array(100), sum=rng.normal(size=20) * 100,
-             sum_square=np.full(20, 400.0))
-    conf = {
-        "encoder": "mamba",
-        "encoder_conf": {"output_size": 32, "num_blocks": num_blocks, "d_state": 8,
-                         "bidirectional": bidirectional},
-        "frontend_conf": {"fs": SR, "n_fft": 128, "hop_length": 40, "n_mels": 20},
-        "normalize": normalize,
-        "normalize_conf": {"stats_file": str(stats)} if normalize == "global_mvn" else {},
-        "model_conf": {"ctc_weight": 1.0}, "token_type": "char",
-    }
-    (tmp_path / "tokens.txt").write_text("\n".join(TOKENS) + "\n")
-    (tmp_path / "conf.yaml").write_text(yaml.safe_dump(conf))
-    args = ASRTask.get_parser().parse_args(
-        ["--config", str(tmp_path / "conf.yaml"), "--token_list", str(tmp_path / "tokens.txt")])
-    model = ASRTask.build_model(args).eval()
-    with torch.no_grad():  # make the random CTC head emit blanks and tokens
-        model.ctc.ctc_lo.weight.mul_(20)
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(vars(args)))
-    torch.save(model.state_dict(), tmp_path / "model.pth")
-    return model
-
-
-def audio(seconds: float) -> torch.Tensor:
-    t = torch.arange(int(seconds * SR)) / SR
-    return 0.3 * torch.sin(2 * torch.pi * (300 + 200 * torch.sin(t)) * t) + 0.05 * torch.randn(
-        t.shape)
-
+from espnet_mamba.bin import stream_asr
+from tiny_models import SR, TOKENS, audio, build_model
 
 def stream(fn, speech: torch.Tensor, chunk: int) -> torch.Tensor:
     return torch.cat([fn(speech[i:i + chunk]) for i in range(0, len(speech), chunk)], dim=-2)

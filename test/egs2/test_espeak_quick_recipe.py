@@ -40,7 +40,8 @@ def test_every_stage_ran_with_progress_and_the_closing_lines(run):
     recipe, out = run
     for stage in range(1, 9):
         assert f"==== Stage {stage}" in out
-    assert re.search(r"  epoch \d/6, batch \d+.*loss [\d.]+.* elapsed", out)  # progress
+    # progress (mid-epoch lines name the batch; a fast machine may finish epochs between polls)
+    assert re.search(r"  epoch \d/6(, batch \d+)?.*loss [\d.]+.* elapsed", out)
     assert "data/test_seen: 20 utterances" in out and "data/test_heldout: 20 utterances" in out
     assert f"results: {EXP}/RESULTS.md" in out
     assert "    REF: " in out and "    HYP: " in out

@@ -132,17 +132,16 @@ class MambaEncoder(LayerStackEncoder):
         if state is None:
             state = MambaEncoderState(xs[:, :0], (None,) * len(self.encoders))
         frames = torch.cat([state.frames, xs], dim=1)
-        n_out = int(self.embed.output_lengths(torch.tensor(frames.shape[1])))
-        if n_out == 0:
+        if frames.shape[1] < self.embed.min_length:
             return frames.new_zeros(frames.shape[0], 0, self._output_size), state._replace(
                 frames=frames)
         out, _ = self.embed(frames, torch.full((frames.shape[0],), frames.shape[1],
                                                device=frames.device))
         stride = math.prod(s for _, s in self.embed.convs)
+        rest = frames[:, out.shape[1] * stride:]
         layer_states = []
         for i, (layer, layer_state) in enumerate(zip(self.encoders, state.layers)):
             out, layer_state = layer.forward_chunk(out, layer_state)
             out = self._interctc(i, out, ctc, [])
             layer_states.append(layer_state)
-        return self.after_norm(out), MambaEncoderState(frames[:, n_out * stride:],
-                                                       tuple(layer_states))
+        return self.after_norm(out), MambaEncoderState(rest, tuple(layer_states))

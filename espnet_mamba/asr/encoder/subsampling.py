@@ -7,7 +7,7 @@ convolutions exactly, so every output frame counted as real saw only real input.
 
 Without gradients (decoding), the ``conv2d*`` layers run over time in pieces of
 :attr:`InputLayer.inference_chunk` output frames (each piece with the input frames its
-receptive field covers; the result is the same): their first feature map would
+receptive field covers; the result is the same; not in an exported graph): their first feature map would
 otherwise hold ``output_size x T/2 x input_size/2`` floats, 1.3 GB for ten minutes at
 144 channels.
 """
@@ -22,6 +22,7 @@ from espnet_mamba.compat import (
     Conv2dSubsampling8,
     TooShortUttError,
 )
+from espnet_mamba.ops.scan_export import is_exporting
 
 # (kernel, stride) of each time-axis convolution of ESPnet's Conv2dSubsampling*.
 _CONV2D = {
@@ -122,7 +123,7 @@ class InputLayer(torch.nn.Module):
                 xs.shape[1],
                 self.min_length,
             )
-        if self.convs and not torch.is_grad_enabled():
+        if self.convs and not torch.is_grad_enabled() and not is_exporting():
             xs = self._chunked_conv(xs)
         elif self.convs:
             xs, _ = self.embed(xs, None)
