@@ -86,3 +86,51 @@ def train_briefly(model, tmp_path: Path, steps: int = 300, seed: int = 0):
         optimizer.step()
     model.eval()
     torch.save(model.state_dict(), tmp_path / "model.pth")
+
+
+TTS_TOKENS = ["<blank>", "<unk>", "a", "b", "c", "<space>", "<sos/eos>"]
+N_MELS = 20
+TINY_TTS_CONF = dict(adim=32, num_blocks=2, d_state=8, dprenet_units=16,
+                     postnet_layers=1, postnet_units=16)
+
+
+def write_tts_files(root: Path) -> dict:
+    """Token list and global_mvn statistics for a 20-bin fbank."""
+    root.mkdir(parents=True, exist_ok=True)
+    token_list = root / "tokens.txt"
+    token_list.write_text("\n".join(TTS_TOKENS) + "\n")
+    stats = root / "feats_stats.npz"
+    np.savez(stats, count=np.array(100.0), sum=np.full(N_MELS, -300.0),
+             sum_square=np.full(N_MELS, 1000.0))
+    return dict(token_list=token_list, stats=stats)
+
+
+def parse_tts_args(config: Path, files: dict):
+    from espnet2.tasks.tts import TTSTask
+
+    return TTSTask.get_parser().parse_args([
+        "--config", str(config), "--token_list", str(files["token_list"]),
+        "--token_type", "char", "--normalize_conf", f"stats_file={files['stats']}",
+    ])
+
+
+def tts_task_config(root: Path) -> Path:
+    """A saved TTSTask config (as training writes it) naming ``tts: mamba_tts``
+    (reduction factor 2, 20 mel bins at 8 kHz); returns its path."""
+    from espnet2.tasks.tts import TTSTask
+
+    files = write_tts_files(root)
+    conf = root / "train.yaml"
+    conf.write_text(yaml.safe_dump({
+        "feats_extract": "fbank",
+        "feats_extract_conf": {"fs": 8000, "n_fft": 256, "hop_length": 64, "n_mels": N_MELS,
+                               "fmin": 0, "fmax": 4000},
+        "normalize": "global_mvn",
+        "tts": "mamba_tts",
+        "tts_conf": dict(TINY_TTS_CONF, reduction_factor=2),
+    }))
+    args = parse_tts_args(conf, files)
+    TTSTask.build_model(args)  # makes token_list a list, as training does
+    saved = root / "config.yaml"
+    saved.write_text(yaml.safe_dump(vars(args)))
+    return saved

@@ -3,18 +3,20 @@ against an uncached reference, the stop token, padding invariance and input chec
 from pathlib import Path
 from typing import Optional, Tuple
 
-import numpy as np
 import pytest
 import torch
-import yaml
 
 from espnet_mamba.tts import MambaTTS
+from tiny_models import (
+    N_MELS,
+    TINY_TTS_CONF,
+    TTS_TOKENS,
+    parse_tts_args,
+    tts_task_config,
+    write_tts_files,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-TOKENS = ["<blank>", "<unk>", "a", "b", "c", "<space>", "<sos/eos>"]
-N_MELS = 20
-TINY_TTS_CONF = dict(adim=32, num_blocks=2, d_state=8, dprenet_units=16,
-                     postnet_layers=1, postnet_units=16)
 
 
 def tiny(reduction_factor: int = 1, **kwargs) -> MambaTTS:
@@ -30,47 +32,10 @@ def smooth_mel(frames: int, phase: float, odim: int = 6) -> torch.Tensor:
     return torch.sin(0.3 * t + 0.7 * f + phase)
 
 
-def write_task_files(root: Path) -> dict:
-    """Token list and global_mvn statistics for a 20-bin fbank."""
-    root.mkdir(parents=True, exist_ok=True)
-    token_list = root / "tokens.txt"
-    token_list.write_text("\n".join(TOKENS) + "\n")
-    stats = root / "feats_stats.npz"
-    np.savez(stats, count=np.array(100.0), sum=np.full(N_MELS, -300.0),
-             sum_square=np.full(N_MELS, 1000.0))
-    return dict(token_list=token_list, stats=stats)
-
-
-def parse_task_args(config: Path, files: dict):
-    from espnet2.tasks.tts import TTSTask
-
-    return TTSTask.get_parser().parse_args([
-        "--config", str(config), "--token_list", str(files["token_list"]),
-        "--token_type", "char", "--normalize_conf", f"stats_file={files['stats']}",
-    ])
-
-
 @pytest.fixture(scope="module")
 def task_config(tmp_path_factory) -> Path:
     """A saved TTSTask config (as training writes it) naming ``tts: mamba_tts``."""
-    from espnet2.tasks.tts import TTSTask
-
-    root = tmp_path_factory.mktemp("tts_task")
-    files = write_task_files(root)
-    conf = root / "train.yaml"
-    conf.write_text(yaml.safe_dump({
-        "feats_extract": "fbank",
-        "feats_extract_conf": {"fs": 8000, "n_fft": 256, "hop_length": 64, "n_mels": N_MELS,
-                               "fmin": 0, "fmax": 4000},
-        "normalize": "global_mvn",
-        "tts": "mamba_tts",
-        "tts_conf": dict(TINY_TTS_CONF, reduction_factor=2),
-    }))
-    args = parse_task_args(conf, files)
-    TTSTask.build_model(args)  # makes token_list a list, as training does
-    saved = root / "config.yaml"
-    saved.write_text(yaml.safe_dump(vars(args)))
-    return saved
+    return tts_task_config(tmp_path_factory.mktemp("tts_task"))
 
 
 def test_task_builds_from_yaml_and_trains_on_speech(task_config):
@@ -78,7 +43,7 @@ def test_task_builds_from_yaml_and_trains_on_speech(task_config):
 
     model, _ = TTSTask.build_model_from_file(task_config, None, "cpu")
     assert isinstance(model.tts, MambaTTS)
-    assert (model.tts.idim, model.tts.odim) == (len(TOKENS), N_MELS)
+    assert (model.tts.idim, model.tts.odim) == (len(TTS_TOKENS), N_MELS)
     speech = torch.randn(2, 4000)
     loss, stats, weight = model(
         text=torch.tensor([[2, 3, 4], [4, 5, 0]]), text_lengths=torch.tensor([3, 2]),
@@ -107,9 +72,9 @@ def test_reference_configs_build_at_matched_size(tmp_path, name):
     """Both parse with TTSTask; 78 tokens: Mamba 32.80M, Transformer 33.03M."""
     from espnet2.tasks.tts import TTSTask
 
-    files = write_task_files(tmp_path)
+    files = write_tts_files(tmp_path)
     files["token_list"].write_text("\n".join(f"t{i}" for i in range(78)) + "\n")
-    model = TTSTask.build_model(parse_task_args(REPO / "conf" / "tts" / name, files))
+    model = TTSTask.build_model(parse_tts_args(REPO / "conf" / "tts" / name, files))
     n_params = sum(p.numel() for p in model.parameters())
     assert n_params == pytest.approx(33.0e6, rel=0.02), n_params
 
