@@ -7,6 +7,7 @@
     python -m espnet_mamba.bench longform   [--minutes 1 5 10]
     python -m espnet_mamba.bench decoders   [--prefixes 1 50 200]
     python -m espnet_mamba.bench train      [--settings "asr 8x5s" ...] [--profile 8]
+    python -m espnet_mamba.bench deploy     [--chunk-ms 160] [--seconds 10 60]
 
 Every point runs in its own process with a time and a memory budget
 (:mod:`espnet_mamba.bench.harness`), through one sweep (:mod:`.sweep`); the cases are in
@@ -18,7 +19,14 @@ import argparse
 from typing import Dict, Tuple
 
 from espnet_mamba.bench import report
-from espnet_mamba.bench.cases import decoders, encoders, longform, separators, training
+from espnet_mamba.bench.cases import (
+    decoders,
+    deploy,
+    encoders,
+    longform,
+    separators,
+    training,
+)
 from espnet_mamba.bench.sweep import sweep
 
 KERNELS = "espnet_mamba.bench.cases.kernels"
@@ -182,12 +190,22 @@ def get_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("longform", parents=[common],
                        help="Speech2Text on minutes of audio in one pass (RTF, memory)")
     longform.add_arguments(p)
+    p = sub.add_parser("deploy", help="ONNX Runtime vs PyTorch: streaming chunks, offline "
+                       "encoder (one process, in turns)")
+    deploy.add_arguments(p)
     return parser
+
+
+def run_deploy(args) -> None:
+    """``deploy``: exported models in ONNX Runtime against PyTorch."""
+    rows = deploy.run(args, report.machine())
+    report.write_json(args.json, "deploy", args, rows)
 
 
 COMMANDS = {"scan": run_lengths, "block": run_lengths, "encoders": run_models,
             "separators": run_models, "decoders": run_decoders, "train": run_training,
-            "longform": lambda args: longform.run(args, report.machine())}
+            "longform": lambda args: longform.run(args, report.machine()),
+            "deploy": run_deploy}
 
 
 def main(argv=None) -> None:
