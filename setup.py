@@ -59,7 +59,8 @@ setup(
     ],
     extras_require={
         "cuda": ["mamba-ssm>=2.2", "causal-conv1d>=1.4"],
-        "test": ["pytest", "matplotlib", "onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.5"],
+        "test": ["pytest", "pytest-xdist", "matplotlib", "onnx>=1.17", "onnxruntime>=1.20",
+                 "onnxscript>=0.5"],
         # ONNX export (torch.onnx's exporter needs onnxscript) and ONNX Runtime inference
         "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.5"],
         # upstream ESPnet recipes run through the launcher (their format_wav_scp.py)

@@ -55,6 +55,45 @@ def as_mono_samples(samples: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
     return samples.to(torch.float32)
 
 
+def check_frame_features(frontend: torch.nn.Module, normalize: Optional[torch.nn.Module]) -> None:
+    """Raise ValueError unless the features are computed frame by frame: ESPnet's
+    ``DefaultFrontend`` with its STFT (no WPE/beamformer) and ``global_mvn`` or no
+    normalization (``utterance_mvn`` needs the whole utterance)."""
+    if not isinstance(frontend, DefaultFrontend) or frontend.stft is None:
+        raise ValueError(
+            f"frame-by-frame features need ESPnet's DefaultFrontend with its STFT "
+            f"(frontend: default); got {type(frontend).__name__}"
+        )
+    enh = frontend.frontend
+    if enh is not None and (getattr(enh, "use_wpe", False)
+                            or getattr(enh, "use_beamformer", False)):
+        raise ValueError("the frontend's WPE/beamformer needs the whole utterance")
+    if isinstance(normalize, UtteranceMVN):
+        raise ValueError(
+            "normalize: utterance_mvn uses statistics of the whole utterance and "
+            "cannot stream or be exported; train with normalize: global_mvn (or none)"
+        )
+    if normalize is not None and not isinstance(normalize, GlobalMVN):
+        raise ValueError(
+            f"only normalize: global_mvn or none work frame by frame; got "
+            f"{type(normalize).__name__}"
+        )
+    if not frontend.stft.onesided:
+        raise ValueError("frame-by-frame features need a one-sided STFT")
+
+
+def stft_window(stft: torch.nn.Module) -> torch.Tensor:
+    """ESPnet ``Stft``'s window over ``n_fft`` samples, float64: a shorter
+    ``win_length`` centred as ``torch.stft`` does, ones without a window, times
+    ``n_fft ** -0.5`` for a ``normalized`` STFT (as ``torch.stft``)."""
+    win = stft.win_length or stft.n_fft
+    window = (torch.ones(win, dtype=torch.float64) if stft.window is None
+              else getattr(torch, f"{stft.window}_window")(win, dtype=torch.float64))
+    left = (stft.n_fft - win) // 2
+    window = F.pad(window, (left, stft.n_fft - win - left))
+    return window / stft.n_fft ** 0.5 if stft.normalized else window
+
+
 class StreamingFeatures:
     """Log-mel features of a sample stream, frame for frame as the offline frontend.
 
@@ -68,36 +107,13 @@ class StreamingFeatures:
     """
 
     def __init__(self, frontend: DefaultFrontend, normalize: Optional[torch.nn.Module]):
-        if not isinstance(frontend, DefaultFrontend) or frontend.stft is None:
-            raise ValueError(
-                f"streaming needs ESPnet's DefaultFrontend with its STFT (frontend: "
-                f"default); got {type(frontend).__name__}"
-            )
-        enh = frontend.frontend
-        if enh is not None and (getattr(enh, "use_wpe", False)
-                                or getattr(enh, "use_beamformer", False)):
-            raise ValueError("streaming does not support the frontend's WPE/beamformer")
-        if isinstance(normalize, UtteranceMVN):
-            raise ValueError(
-                "normalize: utterance_mvn uses statistics of the whole utterance and "
-                "cannot stream; train with normalize: global_mvn (or none)"
-            )
-        if normalize is not None and not isinstance(normalize, GlobalMVN):
-            raise ValueError(
-                f"streaming supports normalize: global_mvn or none; got "
-                f"{type(normalize).__name__}"
-            )
+        check_frame_features(frontend, normalize)
         self.frontend = frontend
         self.normalize = normalize
         stft = frontend.stft
         self.framer = SampleFramer(stft.n_fft, stft.hop_length, stft.center)
         self.device = frontend.logmel.melmat.device
-        win = stft.win_length or stft.n_fft
-        window = (torch.ones(win) if stft.window is None
-                  else getattr(torch, f"{stft.window}_window")(win))
-        left = (stft.n_fft - win) // 2  # torch.stft centres a shorter window in n_fft
-        self.window = F.pad(window, (left, stft.n_fft - win - left)).to(self.device)
-        self.normalized = stft.normalized
+        self.window = stft_window(stft).float().to(self.device)
 
     def reset(self) -> None:
         """Start a new stream."""
@@ -122,8 +138,6 @@ class StreamingFeatures:
         if count == 0:
             return torch.zeros(1, 0, self.frontend.output_size(), device=self.device)
         spec = torch.fft.rfft(torch.from_numpy(frames).to(self.device) * self.window)
-        if self.normalized:  # torch.stft's normalized: times n_fft ** -0.5
-            spec = spec / self.framer.n_fft ** 0.5
         power = (spec.real ** 2 + spec.imag ** 2)[None]
         feats, lengths = self.frontend.logmel(power, torch.tensor([count], device=self.device))
         if self.normalize is not None:

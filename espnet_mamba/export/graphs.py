@@ -14,11 +14,10 @@ import math
 from typing import List, Tuple
 
 import torch
-from espnet2.asr.frontend.default import DefaultFrontend
-from espnet2.layers.global_mvn import GlobalMVN
 
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder, MambaEncoderState
 from espnet_mamba.asr.encoder.subsampling import receptive_field
+from espnet_mamba.asr.streaming import check_frame_features, stft_window
 from espnet_mamba.modules.mamba2 import Mamba2
 
 
@@ -35,35 +34,22 @@ class FeatureGraph(torch.nn.Module):
         normalize: ``GlobalMVN`` or ``None``.
 
     Raises:
-        ExportError: another frontend or normalization.
+        ExportError: features that are not computed frame by frame (see
+            :func:`espnet_mamba.asr.streaming.check_frame_features`).
     """
 
     def __init__(self, frontend: torch.nn.Module, normalize: torch.nn.Module = None):
         super().__init__()
-        if not isinstance(frontend, DefaultFrontend) or frontend.stft is None:
-            raise ExportError(f"export needs ESPnet's DefaultFrontend (frontend: default); "
-                              f"got {type(frontend).__name__}")
-        enh = frontend.frontend
-        if enh is not None and (getattr(enh, "use_wpe", False)
-                                or getattr(enh, "use_beamformer", False)):
-            raise ExportError("export does not support the frontend's WPE/beamformer")
-        if normalize is not None and not isinstance(normalize, GlobalMVN):
-            raise ExportError(f"export supports normalize: global_mvn or none; got "
-                              f"{type(normalize).__name__} (utterance_mvn needs the whole "
-                              "utterance)")
+        try:
+            check_frame_features(frontend, normalize)
+        except ValueError as exc:
+            raise ExportError(str(exc)) from exc
         stft = frontend.stft
-        if not stft.onesided:
-            raise ExportError("export needs a one-sided STFT")
-        n_fft, win = stft.n_fft, stft.win_length or stft.n_fft
-        window = (torch.ones(win) if stft.window is None
-                  else getattr(torch, f"{stft.window}_window")(win, dtype=torch.float64))
-        left = (n_fft - win) // 2  # torch.stft centres a shorter window in n_fft
-        window = torch.nn.functional.pad(window, (left, n_fft - win - left))
+        n_fft = stft.n_fft
+        window = stft_window(stft)
         k = torch.arange(n_fft, dtype=torch.float64)[:, None]
         f = torch.arange(n_fft // 2 + 1, dtype=torch.float64)[None, :]
         angle = 2 * math.pi * k * f / n_fft
-        if stft.normalized:  # torch.stft's normalized: times n_fft ** -0.5
-            window = window / n_fft ** 0.5
         self.register_buffer("dft_real", (window[:, None] * torch.cos(angle)).float())
         self.register_buffer("dft_imag", (-window[:, None] * torch.sin(angle)).float())
         self.logmel = frontend.logmel
@@ -74,7 +60,6 @@ class FeatureGraph(torch.nn.Module):
         self.register_buffer("mean", None if mean is None else mean.float().clone())
         self.register_buffer("std", None if std is None else std.float().clone())
         self.n_fft, self.hop = n_fft, stft.hop_length
-        self.pad = n_fft // 2 if stft.center else 0
 
     def forward(self, frames: torch.Tensor) -> torch.Tensor:
         power = (frames @ self.dft_real) ** 2 + (frames @ self.dft_imag) ** 2

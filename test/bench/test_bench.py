@@ -113,3 +113,22 @@ def test_train_pairs_in_one_process_with_profiles(tmp_path, capsys, monkeypatch)
     assert "| tiny asr" in out and "top ops by self CPU time" in out
     x, lengths = training.batch_inputs("encoders", 3, 0.5, (1, 0.3))
     assert x.shape == (3, 50, 80) and lengths.tolist() == [50, 50, 30]
+
+
+def test_deploy_compares_onnx_runtime_with_pytorch(tmp_path, capsys, monkeypatch):
+    from espnet_mamba.bench.cases import deploy
+
+    small = dict(output_size=16, num_blocks=1, d_state=4)
+    monkeypatch.setattr(deploy, "STREAMING_CONF", dict(
+        deploy.STREAMING_CONF, encoder_conf=dict(deploy.STREAMING_CONF["encoder_conf"], **small)))
+    monkeypatch.setattr(deploy, "offline_conf", lambda: dict(
+        encoder="conmamba", encoder_conf=dict(small, linear_units=16),
+        model_conf={"ctc_weight": 1.0}, normalize=None, token_type="char"))
+    out = run(capsys, ["deploy", "--stream-seconds", "1", "--seconds", "0.5", "--repeats", "1",
+                       "--json", str(tmp_path / "d.json")])
+    rows = json.loads((tmp_path / "d.json").read_text())["rows"]
+    assert [(r["part"], r["runtime"]) for r in rows] == [
+        ("streaming", "PyTorch"), ("streaming", "ONNX Runtime"),
+        ("offline ConMamba S", "PyTorch"), ("offline ConMamba S", "ONNX Runtime")]
+    assert all(r["rtf"] > 0 for r in rows)
+    assert "| ONNX Runtime |" in out and "ms / chunk (p95)" in out

@@ -49,6 +49,7 @@ def args_of(tmp_path: Path):
 def streaming(tmp_path_factory):
     """A trained tiny causal model (it spells tone sequences) and its streaming export."""
     root = tmp_path_factory.mktemp("streaming")
+    torch.manual_seed(0)  # the initial weights, so the training reaches the same model
     model = build_model(root)
     train_briefly(model, root)
     config = export_onnx("asr", "streaming", root / "config.yaml", root / "model.pth",
@@ -91,29 +92,47 @@ def offline_logp(model, speech: np.ndarray) -> np.ndarray:
         return model.ctc.log_softmax(enc)[0].numpy()
 
 
-@pytest.mark.parametrize("chunk_ms", [10, 160, 1000])
-def test_streaming_onnx_equals_offline_causal_pytorch(streaming, chunk_ms):
-    root, model, _ = streaming
-    speech = tone_utterance("acbba", np.random.default_rng(7))  # unseen in training
-    rec = OnnxStreamingASR(root / "onnx")
+def onnx_stream(model_dir: Path, speech: np.ndarray, chunk: int):
+    """Stream ``speech`` through :class:`OnnxStreamingASR` in ``chunk``-sample pieces;
+    return every chunk's CTC log-probabilities (concatenated) and the final result."""
+    rec = OnnxStreamingASR(model_dir)
     logps, run = [], rec.model.run
 
-    def keep(*args):  # record each chunk's log-probabilities
+    def keep(*args):
         out = run(*args)
         logps.append(out[0][0])
         return out
 
     rec.model.run = keep
-    chunk = SR * chunk_ms // 1000
     for start in range(0, len(speech), chunk):
         rec(speech[start:start + chunk])
     final = rec.finish()
-    assert_close(np.concatenate(logps), offline_logp(model, speech))
+    return np.concatenate(logps), final
+
+
+@pytest.mark.parametrize("chunk_ms", [10, 160, 1000])
+def test_streaming_onnx_equals_offline_causal_pytorch(streaming, chunk_ms):
+    root, model, _ = streaming
+    speech = tone_utterance("acbba", np.random.default_rng(7))  # unseen in training
+    logp, final = onnx_stream(root / "onnx", speech, SR * chunk_ms // 1000)
+    assert_close(logp, offline_logp(model, speech))
     s2t = StreamingSpeech2Text.from_files(root / "config.yaml", root / "model.pth")
     s2t(speech)
     expected = s2t.finish()
     assert final.token_ids == expected.token_ids and final.text == expected.text
     assert final.text == "acbba"  # the trained model spells the unseen sequence
+
+
+@pytest.mark.parametrize("input_layer", ["linear", "conv2d6"])
+def test_streaming_export_of_other_input_layers(tmp_path, input_layer):
+    """linear carries no frames (receptive field 1); conv2d6 carries 5 (11 - 6)."""
+    model = build_model(tmp_path, input_layer=input_layer)
+    config = json.loads(export_streaming_asr(model, args_of(tmp_path), tmp_path / "onnx")
+                        .read_text())
+    assert config["cache_frames"] == {"linear": 0, "conv2d6": 5}[input_layer]
+    speech = tone_utterance("cab", np.random.default_rng(2))
+    logp, _ = onnx_stream(tmp_path / "onnx", speech, 555)
+    assert_close(logp, offline_logp(model, speech))
 
 
 def test_streaming_graph_at_unseen_chunk_sizes(streaming):
@@ -205,7 +224,7 @@ def test_what_cannot_be_exported_says_so(tmp_path):
     with pytest.raises(ExportError, match="mamba2 cannot be exported"):
         export_asr_encoder(mamba2, args_of(tmp_path), tmp_path / "b")
     utterance_mvn = build_model(tmp_path, normalize="utterance_mvn")
-    with pytest.raises(ExportError, match="utterance_mvn needs the whole utterance"):
+    with pytest.raises(ExportError, match="utterance_mvn uses statistics of the whole utterance"):
         export_asr_encoder(utterance_mvn, args_of(tmp_path), tmp_path / "c")
     with pytest.raises(ExportError, match="model_file: no such file"):
         export_onnx("asr", "offline", tmp_path / "config.yaml", tmp_path / "missing.pth",

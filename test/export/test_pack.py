@@ -71,7 +71,7 @@ def pack(root: Path, task: str, **extra) -> Path:
 def test_asr_pack_loads_in_a_fresh_process_and_card_is_written(tmp_path, monkeypatch):
     root = tmp_path / "recipe"
     root.mkdir()
-    model = build_model(root)
+    model = build_model(root)  # the autouse _seed fixture fixes its initial weights
     train_briefly(model, root)
     relative_stats(root)
     (root / "RESULTS.md").write_text("# RESULTS\n|dataset|CER|\n|---|---|\n|test|1.0|\n")

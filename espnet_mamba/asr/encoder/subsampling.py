@@ -5,11 +5,11 @@ which over-counts by one frame for some lengths inside a padded batch (a 120-fra
 input gives 30 frames in a 200-frame batch but 29 alone).  Here lengths follow the
 convolutions exactly, so every output frame counted as real saw only real input.
 
-Without gradients (decoding), the ``conv2d*`` layers run over time in pieces of
-:attr:`InputLayer.inference_chunk` output frames (each piece with the input frames its
-receptive field covers; the result is the same; not in an exported graph): their first feature map would
-otherwise hold ``output_size x T/2 x input_size/2`` floats, 1.3 GB for ten minutes at
-144 channels.
+Without gradients (decoding, but not in an exported graph), the ``conv2d*`` layers run
+over time in pieces of :attr:`InputLayer.inference_chunk` output frames (each piece with
+the input frames its receptive field covers; the result is the same): their first
+feature map would otherwise hold ``output_size x T/2 x input_size/2`` floats, 1.3 GB for
+ten minutes at 144 channels.
 """
 from typing import List, Tuple
 

@@ -108,14 +108,19 @@ def streaming_rows(folder: Path, args: argparse.Namespace) -> List[Dict]:
     return rows
 
 
+def offline_conf() -> Dict:
+    """ConMamba S (the package's reference config), without feature statistics."""
+    conf = yaml.safe_load((CONF_DIR / "asr" / "train_asr_conmamba_ctc_s.yaml").read_text())
+    conf.update(normalize=None, normalize_conf={}, token_type="char")
+    return conf
+
+
 def offline_rows(folder: Path, args: argparse.Namespace) -> List[Dict]:
     import onnxruntime
 
     from espnet_mamba.export.onnx import export_asr_encoder
 
-    conf = yaml.safe_load((CONF_DIR / "asr" / "train_asr_conmamba_ctc_s.yaml").read_text())
-    conf.update(normalize=None, normalize_conf={}, token_type="char")
-    model, train_args = _build(folder, conf, "conmamba")
+    model, train_args = _build(folder, offline_conf(), "conmamba")
     export_asr_encoder(model, train_args, folder / "onnx_offline")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = args.threads
