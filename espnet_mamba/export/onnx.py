@@ -99,6 +99,15 @@ def _verify(path: Path, graph: torch.nn.Module, inputs: Sequence[Tuple[torch.Ten
     return worst
 
 
+def _start(output_dir: Union[str, Path], model: torch.nn.Module, graph_class: type
+           ) -> Tuple[Path, torch.nn.Module, torch.nn.Module]:
+    """The output dir (made), the model on the CPU in eval mode, and its graph module."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model = model.to("cpu").eval()
+    return output_dir, model, graph_class(model).eval()
+
+
 def _frontend(model: torch.nn.Module, output_dir: Path, opset: int) -> Dict:
     graph = FeatureGraph(model.frontend, model.normalize).eval()
     path = output_dir / "frontend.onnx"
@@ -150,10 +159,7 @@ def export_streaming_asr(model: torch.nn.Module, args, output_dir: Union[str, Pa
         ExportError: a part of the model cannot stream or be exported, or the exported
             graph differs from PyTorch.
     """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model = model.to("cpu").eval()
-    graph = StreamingASRGraph(model).eval()
+    output_dir, model, graph = _start(output_dir, model, StreamingASRGraph)
     frontend = _frontend(model, output_dir, opset)
     size = frontend["feats_size"]
     states = [torch.zeros(shape) for _, shape in graph.state_shapes]
@@ -195,10 +201,7 @@ def export_asr_encoder(model: torch.nn.Module, args, output_dir: Union[str, Path
         ExportError: a part of the model cannot be exported, or the exported graph
             differs from PyTorch.
     """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model = model.to("cpu").eval()
-    graph = EncoderGraph(model).eval()
+    output_dir, model, graph = _start(output_dir, model, EncoderGraph)
     frontend = _frontend(model, output_dir, opset)
     size = frontend["feats_size"]
     min_length = _frames_for(model.encoder.embed, 2)  # one output frame would specialise
@@ -245,10 +248,7 @@ def export_enh(model: torch.nn.Module, output_dir: Union[str, Path],
         ExportError: a part of the model cannot be exported, or the exported graph
             differs from PyTorch.
     """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model = model.to("cpu").eval()
-    graph = SeparatorGraph(model).eval()
+    output_dir, model, graph = _start(output_dir, model, SeparatorGraph)
     stride = graph.stride
     batch = torch.export.Dim("batch", min=1)
     frames = torch.export.Dim("frames", min=max(32, graph.kernel_size // stride + 2))
