@@ -5,6 +5,7 @@ without torch.
 Every export writes ``<output_dir>/config.json`` and its graphs, checks each graph
 with ``onnx.checker`` and compares ONNX Runtime with PyTorch on inputs of two lengths
 (one not seen at export); a difference above ``1e-4`` of the output's scale raises.
+``config.json`` is written last (atomically): a dir without it is an unfinished export.
 
 =============  ===================================================================
 kind           graphs (inputs -> outputs)
