@@ -108,6 +108,8 @@ def pack_model(task: str, train_config: Union[str, Path], model_file: Union[str,
     config = yaml.safe_load((root / config_rel).read_text(encoding="utf-8"))
     if results is None and (root / model_rel).with_name("RESULTS.md").is_file():
         results = (root / model_rel).with_name("RESULTS.md")
+    if results is not None:
+        results = root / _relative(results, root)  # relative to root, as the other paths
     extra = list(dict.fromkeys(
         [_relative(f, root) for f in named_files(config, root)]
         + ([_relative(results, root)] if results is not None else [])
