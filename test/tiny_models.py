@@ -134,3 +134,25 @@ def tts_task_config(root: Path) -> Path:
     saved = root / "config.yaml"
     saved.write_text(yaml.safe_dump(vars(args)))
     return saved
+
+
+def build_enh(root: Path, **separator_conf):
+    """A tiny ESPnet enhancement model (conv 16/8 encoder/decoder, ``separator: mamba``
+    d_model 16, 2 layers, d_state 4, ``separator_conf`` added); saved as
+    ``config.yaml`` + ``model.pth`` in ``root``."""
+    from espnet2.tasks.enh import EnhancementTask
+
+    conf = {
+        "encoder": "conv", "encoder_conf": {"channel": 16, "kernel_size": 16, "stride": 8},
+        "decoder": "conv", "decoder_conf": {"channel": 16, "kernel_size": 16, "stride": 8},
+        "separator": "mamba",
+        "separator_conf": dict(d_model=16, num_layers=2, d_state=4, **separator_conf),
+        "criterions": [{"name": "si_snr", "conf": {}, "wrapper": "pit",
+                        "wrapper_conf": {"weight": 1.0, "independent_perm": True}}],
+    }
+    (root / "enh.yaml").write_text(yaml.safe_dump(conf))
+    args = EnhancementTask.get_parser().parse_args(["--config", str(root / "enh.yaml")])
+    model = EnhancementTask.build_model(args).eval()
+    (root / "config.yaml").write_text(yaml.safe_dump(vars(args)))
+    torch.save(model.state_dict(), root / "model.pth")
+    return model

@@ -25,6 +25,7 @@ from espnet2.layers.utterance_mvn import UtteranceMVN
 
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder, MambaEncoderState
 from espnet_mamba.asr.framing import SampleFramer
+from espnet_mamba.asr.greedy_ctc import GreedyCTC
 from espnet_mamba.ops.scan_cpu import single_threaded
 
 # Integer PCM is scaled to [-1, 1) as soundfile reads it.
@@ -239,7 +240,7 @@ class StreamingSpeech2Text:
 
         self.encoder = StreamingMambaEncoder(asr_model)
         self.ctc = asr_model.ctc
-        self.blank_id = asr_model.blank_id
+        self.ctc_search = GreedyCTC(asr_model.blank_id)
         self.converter = TokenIDConverter(token_list=token_list)
         self.tokenizer = tokenizer
         self.reset()
@@ -274,8 +275,7 @@ class StreamingSpeech2Text:
     def reset(self) -> None:
         """Start a new stream."""
         self.encoder.reset()
-        self.token_ids: List[int] = []
-        self.last_id = self.blank_id  # CTC collapses repeats across chunk borders too
+        self.ctc_search.reset()
 
     def __call__(self, samples: Union[torch.Tensor, np.ndarray],
                  sample_rate: Optional[int] = None) -> StreamingResult:
@@ -309,13 +309,11 @@ class StreamingSpeech2Text:
     def _decode(self, enc: torch.Tensor) -> None:
         if enc.shape[0] == 0:
             return
-        for i in self.ctc.argmax(enc[None])[0].tolist():
-            if i != self.last_id and i != self.blank_id:
-                self.token_ids.append(i)
-            self.last_id = i
+        self.ctc_search.add(self.ctc.argmax(enc[None])[0].tolist())
 
     def result(self) -> StreamingResult:
         """The hypothesis so far."""
-        tokens = self.converter.ids2tokens(self.token_ids)
+        token_ids = self.ctc_search.token_ids
+        tokens = self.converter.ids2tokens(token_ids)
         text = None if self.tokenizer is None else self.tokenizer.tokens2text(tokens)
-        return StreamingResult(text, tokens, list(self.token_ids))
+        return StreamingResult(text, tokens, list(token_ids))

@@ -14,6 +14,7 @@ from typing import Dict, List, NamedTuple, Optional, Union
 import numpy as np
 
 from espnet_mamba.asr.framing import SampleFramer
+from espnet_mamba.asr.greedy_ctc import GreedyCTC
 
 
 class OnnxResult(NamedTuple):
@@ -82,6 +83,7 @@ class OnnxStreamingASR:
         self.framer = SampleFramer(front["n_fft"], front["hop_length"], front["center"])
         self.stride, self.cache_frames = config["stride"], config["cache_frames"]
         self.feats_size = front["feats_size"]
+        self.ctc_search = GreedyCTC(config["blank_id"])
         self.reset()
 
     def reset(self) -> None:
@@ -91,8 +93,7 @@ class OnnxStreamingASR:
         self.cache: Optional[np.ndarray] = None
         self.states = {s["name"]: np.zeros(s["shape"], dtype=np.float32)
                        for s in self.config["states"]}
-        self.token_ids: List[int] = []
-        self.last_id = self.config["blank_id"]
+        self.ctc_search.reset()
 
     def __call__(self, samples: np.ndarray) -> OnnxResult:
         """Add mono float samples (n,); return the hypothesis so far."""
@@ -129,15 +130,10 @@ class OnnxStreamingASR:
         self.pending = self.pending[usable:]
         logp, self.cache = outputs[0], outputs[1]
         self.states = dict(zip(self.states, outputs[2:]))
-        blank = self.config["blank_id"]
-        for i in logp[0].argmax(-1).tolist():
-            if i != self.last_id and i != blank:
-                self.token_ids.append(i)
-            self.last_id = i
+        self.ctc_search.add(logp[0].argmax(-1).tolist())
 
     def result(self) -> OnnxResult:
         """The hypothesis so far."""
-        token_list = self.config["token_list"]
-        tokens = [token_list[i] for i in self.token_ids]
-        return OnnxResult(tokens_to_text(tokens, self.config["token_type"]), tokens,
-                          list(self.token_ids))
+        token_ids = list(self.ctc_search.token_ids)
+        tokens = [self.config["token_list"][i] for i in token_ids]
+        return OnnxResult(tokens_to_text(tokens, self.config["token_type"]), tokens, token_ids)

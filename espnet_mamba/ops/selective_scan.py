@@ -2,9 +2,9 @@
 
 CUDA tensors use the official kernel when ``mamba_ssm`` imports; CPU tensors use the
 fused numba kernel of :mod:`espnet_mamba.ops.scan_cpu`; graph export (``torch.export``,
-``torch.onnx.export``) the ``scan`` of :mod:`espnet_mamba.ops.scan_export`; anything else (CUDA without
-mamba-ssm, or a CUDA call with ``initial_state``, which the official kernel lacks) uses
-the sequential PyTorch scan of :func:`scan_torch`.
+``torch.onnx.export``) uses the ``scan`` of :mod:`espnet_mamba.ops.scan_export`;
+anything else (CUDA without mamba-ssm, or a CUDA call with ``initial_state``, which the
+official kernel lacks) uses the sequential PyTorch scan of :func:`scan_torch`.
 """
 from typing import Optional, Tuple, Union
 

@@ -13,7 +13,6 @@ import pytest
 import soundfile as sf
 import torch
 import yaml
-from espnet2.tasks.enh import EnhancementTask
 
 from espnet_mamba.asr.streaming import StreamingSpeech2Text
 from espnet_mamba.export.graphs import ExportError
@@ -24,7 +23,7 @@ from espnet_mamba.export.onnx import (
     export_streaming_asr,
 )
 from espnet_mamba.export.runtime import OnnxStreamingASR, tokens_to_text
-from tiny_models import SR, build_model, tone_utterance, train_briefly
+from tiny_models import SR, build_enh, build_model, tone_utterance, train_briefly
 
 TOL = 1e-4
 
@@ -185,23 +184,9 @@ def test_offline_encoder_graph_equals_pytorch(tmp_path, name):
             assert_close(out[2], model.ctc.log_softmax(enc).numpy())
 
 
-def tiny_enh(tmp_path: Path, **separator_conf):
-    conf = {
-        "encoder": "conv", "encoder_conf": {"channel": 16, "kernel_size": 16, "stride": 8},
-        "decoder": "conv", "decoder_conf": {"channel": 16, "kernel_size": 16, "stride": 8},
-        "separator": "mamba",
-        "separator_conf": dict(d_model=16, num_layers=2, d_state=4, **separator_conf),
-        "criterions": [{"name": "si_snr", "conf": {}, "wrapper": "pit",
-                        "wrapper_conf": {"weight": 1.0, "independent_perm": True}}],
-    }
-    (tmp_path / "enh.yaml").write_text(yaml.safe_dump(conf))
-    args = EnhancementTask.get_parser().parse_args(["--config", str(tmp_path / "enh.yaml")])
-    return EnhancementTask.build_model(args).eval()
-
-
 @pytest.mark.parametrize("causal", [False, True])
 def test_separator_graph_equals_espnet_model(tmp_path, causal):
-    model = tiny_enh(tmp_path, causal=causal)
+    model = build_enh(tmp_path, causal=causal)
     config = json.loads(export_enh(model, tmp_path / "onnx").read_text())
     sess = session(tmp_path / "onnx" / config["graph"])
     rng = torch.Generator().manual_seed(2)

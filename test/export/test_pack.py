@@ -15,7 +15,14 @@ import yaml
 
 from espnet_mamba.bin import pack_model
 from espnet_mamba.export.pack import PackError
-from tiny_models import SR, build_model, tone_utterance, train_briefly, tts_task_config
+from tiny_models import (
+    SR,
+    build_enh,
+    build_model,
+    tone_utterance,
+    train_briefly,
+    tts_task_config,
+)
 
 FRESH = """
 import json, sys
@@ -98,20 +105,10 @@ def test_asr_pack_loads_in_a_fresh_process_and_card_is_written(tmp_path, monkeyp
 
 def test_enh_pack_gives_the_same_separation(tmp_path):
     from espnet2.bin.enh_inference import SeparateSpeech
-    from espnet2.tasks.enh import EnhancementTask
 
     root = tmp_path / "recipe"
     root.mkdir()
-    conf = {"encoder": "conv", "encoder_conf": {"channel": 16, "kernel_size": 16, "stride": 8},
-            "decoder": "conv", "decoder_conf": {"channel": 16, "kernel_size": 16, "stride": 8},
-            "separator": "mamba", "separator_conf": dict(d_model=16, num_layers=2, d_state=4),
-            "criterions": [{"name": "si_snr", "conf": {}, "wrapper": "pit",
-                            "wrapper_conf": {"weight": 1.0, "independent_perm": True}}]}
-    (root / "enh.yaml").write_text(yaml.safe_dump(conf))
-    args = EnhancementTask.get_parser().parse_args(["--config", str(root / "enh.yaml")])
-    model = EnhancementTask.build_model(args)
-    (root / "config.yaml").write_text(yaml.safe_dump(vars(args)))
-    torch.save(model.state_dict(), root / "model.pth")
+    build_enh(root)
     packed = pack(root, "enh")
     wav = tmp_path / "mix.wav"
     sf.write(wav, np.random.default_rng(0).standard_normal(4000).astype("float32") * 0.1, 8000)
