@@ -1,4 +1,4 @@
-"""Fixes to ESPnet that long recordings need, applied when ``espnet_mamba`` is imported.
+"""Fixes to ESPnet, applied when ``espnet_mamba`` is imported.
 
 1. ``make_pad_mask``: for 2-D/3-D inputs ESPnet builds a (T+1) x (T+1) boolean
    matrix and picks rows of it, so the frontend (``LogMel``) and the feature
@@ -17,6 +17,15 @@
    proportional to the output so far (quadratic in the length overall); without
    decoder or LM scores, :func:`espnet_mamba.asr.ctc_search.time_sync_ctc_search`
    (the same search on a prefix tree, linear) runs instead.
+3. ``Trainer.run`` never calls ``torch.distributed.destroy_process_group``, so a
+   distributed run's processes exit with the process group alive; with gloo a rank then
+   sometimes aborts while the interpreter shuts down ("terminate called without an
+   active exception", SIGABRT: pytorch/pytorch#190489) after training finished, and
+   torchrun reports the whole run as failed (seen in CI: a two-rank run of
+   ``test_distributed_training.py``).  After a run that ESPnet's ``DistributedOption``
+   made distributed returns normally, the process group is destroyed, as PyTorch's
+   documentation asks; a run that raises leaves it alone (destroying it could wait on a
+   rank that is stuck in a collective).
 
 Each fix is applied when its ESPnet module is imported (or at once if it already
 is), through :mod:`espnet_mamba.import_hook` (:func:`install`), and only where the
@@ -196,11 +205,40 @@ def _fix_time_sync(module) -> None:
     log.debug("espnet_fixes %s: %s", module.__name__, STATUS[module.__name__])
 
 
+def _fix_trainer_exit(module) -> None:
+    cls = getattr(module, "Trainer", None)
+    run = None if cls is None else cls.__dict__.get("run")
+    if not isinstance(run, classmethod):
+        STATUS[module.__name__] = "not applied: ESPnet has no classmethod Trainer.run"
+        return
+    if getattr(run.__func__, "espnet_run", None) is not None:
+        return
+    espnet_run = run.__func__
+
+    def run_then_destroy_process_group(cls, *args, **kwargs):
+        espnet_run(cls, *args, **kwargs)
+        import torch.distributed as dist
+
+        option = kwargs.get("distributed_option")
+        if (getattr(option, "distributed", False) and dist.is_available()
+                and dist.is_initialized()):
+            dist.destroy_process_group()
+
+    run_then_destroy_process_group.__doc__ = espnet_run.__doc__
+    run_then_destroy_process_group.espnet_run = espnet_run
+    cls.run = classmethod(run_then_destroy_process_group)
+    STATUS[module.__name__] = ("active: Trainer.run destroys the process group of a "
+                               "distributed run when it returns")
+    log.debug("espnet_fixes %s: %s", module.__name__, STATUS[module.__name__])
+
+
 # ESPnet module (relative to espnet.nets / espnet2.legacy.nets) -> fix.
 FIXES: Dict[str, Callable] = {
     "pytorch_backend.nets_utils": _fix_pad_mask,
     "beam_search_timesync": _fix_time_sync,
 }
+# espnet2 module -> fix.
+ESPNET2_FIXES: Dict[str, Callable] = {"espnet2.train.trainer": _fix_trainer_exit}
 
 
 def enabled() -> bool:
@@ -212,8 +250,8 @@ def hooks() -> Dict[str, Callable]:
     """Full module name -> fix, for both ESPnet layouts (empty when turned off)."""
     if not enabled():
         return {}
-    return {f"{root}.{path}": fix for path, fix in FIXES.items()
-            for root in ("espnet.nets", "espnet2.legacy.nets")}
+    return {**{f"{root}.{path}": fix for path, fix in FIXES.items()
+               for root in ("espnet.nets", "espnet2.legacy.nets")}, **ESPNET2_FIXES}
 
 
 def install() -> None:

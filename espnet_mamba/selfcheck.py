@@ -10,6 +10,7 @@ decoder step, a training step under AMP with bfloat16 and float16).  Exits 1 if 
 comparison is off.  ``pytest -m cuda`` runs the same CUDA comparisons as tests.
 """
 import argparse
+import importlib
 import platform
 import sys
 from dataclasses import dataclass
@@ -251,6 +252,7 @@ def main(argv=None) -> None:
     from espnet_mamba.compat import legacy_nets
 
     legacy_nets("beam_search_timesync")  # the modules espnet_fixes fixes, if not yet imported
+    importlib.import_module("espnet2.train.trainer")
 
     print(f"espnet-mamba {espnet_mamba.__version__}, ESPnet {espnet.__version__}, torch "
           f"{torch.__version__}, Python {platform.python_version()}, {platform.machine()}")

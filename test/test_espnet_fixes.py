@@ -90,3 +90,60 @@ def test_a_missing_target_is_reported():
     module = types.ModuleType("empty_nets_utils")
     espnet_fixes._fix_pad_mask(module)
     assert "no _make_pad_mask_traceable" in espnet_fixes.STATUS.pop("empty_nets_utils")
+
+
+def test_the_installed_trainer_destroys_the_process_group_it_was_given():
+    from espnet2.train.trainer import Trainer
+
+    assert Trainer.run.__func__.espnet_run is not None
+    assert espnet_fixes.STATUS["espnet2.train.trainer"].startswith("active: Trainer.run")
+
+
+def fake_trainer_module(run):
+    module = types.ModuleType("fake_trainer")
+    module.Trainer = type("Trainer", (), {"run": classmethod(run)})
+    return module
+
+
+@pytest.mark.parametrize("distributed,fails,left_initialized", [
+    (True, False, False),  # a finished distributed run: destroyed
+    (False, False, True),  # a group ESPnet did not make distributed: not ours to destroy
+    (True, True, True),  # a failed run: left alone (another rank may wait in a collective)
+])
+def test_a_run_destroys_the_process_group_only_when_it_finished_distributed(
+        tmp_path, distributed, fails, left_initialized):
+    import torch.distributed as dist
+
+    calls = []
+
+    def run(cls, model, *, distributed_option):
+        calls.append(model)
+        if fails:
+            raise RuntimeError("training failed")
+
+    module = fake_trainer_module(run)
+    espnet_fixes._fix_trainer_exit(module)
+    assert espnet_fixes.STATUS.pop("fake_trainer").startswith("active")
+    espnet_fixes._fix_trainer_exit(module)  # a second import: not wrapped twice
+    assert module.Trainer.run.__func__.espnet_run is run
+    dist.init_process_group("gloo", init_method=f"file://{tmp_path / 'store'}", rank=0,
+                            world_size=1)
+    try:
+        option = types.SimpleNamespace(distributed=distributed)
+        if fails:
+            with pytest.raises(RuntimeError, match="training failed"):
+                module.Trainer.run("model", distributed_option=option)
+        else:
+            module.Trainer.run("model", distributed_option=option)
+        assert calls == ["model"]
+        assert dist.is_initialized() == left_initialized
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def test_a_trainer_without_a_classmethod_run_is_reported():
+    module = types.ModuleType("odd_trainer")
+    module.Trainer = type("Trainer", (), {"run": lambda self: None})
+    espnet_fixes._fix_trainer_exit(module)
+    assert "no classmethod Trainer.run" in espnet_fixes.STATUS.pop("odd_trainer")

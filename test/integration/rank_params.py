@@ -1,6 +1,7 @@
 """Test helper: run an ``espnet2.bin`` entry point (or ``espnet_mamba.run``); when the
 trainer finishes, each process saves its parameters as ``params.rank<RANK>.pth`` in the
-output dir, so the ranks of a distributed run can be compared.
+output dir, so the ranks of a distributed run can be compared, and prints whether its
+process group is still alive.
 
     python rank_params.py MODULE ARGS...
 
@@ -22,6 +23,8 @@ def _run(cls, model, *args, **kwargs):
     options = kwargs["trainer_options"] if "trainer_options" in kwargs else args[5]
     rank = os.environ.get("RANK", "single")
     torch.save(model.state_dict(), os.path.join(options.output_dir, f"params.rank{rank}.pth"))
+    print(f"rank {rank}: process group alive after Trainer.run: "
+          f"{torch.distributed.is_initialized()}", flush=True)
 
 
 Trainer.run = classmethod(_run)

@@ -150,6 +150,9 @@ def test_both_ranks_finish_with_identical_parameters(runs):
     assert rank0.keys() == rank1.keys()
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
     assert (root / "ddp" / "2epoch.pth").is_file()  # rank 0 wrote the checkpoints
+    # espnet_fixes: destroyed before exit (a live gloo group can abort the interpreter's exit)
+    for rank in (0, 1):
+        assert f"rank {rank}: process group alive after Trainer.run: False" in ddp
 
 
 def test_losses_follow_a_single_process_run_with_the_same_global_batch(runs):
@@ -168,7 +171,8 @@ def test_registration_holds_in_every_rank_through_the_installed_pth(runs):
     """Plain ``espnet2.bin.<task>_train`` in each rank (no launcher): the installed
     espnet_mamba.pth registers the components there."""
     task, root, _, _, conf, io = runs
-    train(root, task, dict(conf, max_epoch=1), io, "ddp_pth", 2, launcher=False)
+    log = train(root, task, dict(conf, max_epoch=1), io, "ddp_pth", 2, launcher=False)
+    assert log.count("process group alive after Trainer.run: False") == 2
     rank0 = params(root / "ddp_pth" / "params.rank0.pth")
     rank1 = params(root / "ddp_pth" / "params.rank1.pth")
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
