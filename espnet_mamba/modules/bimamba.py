@@ -5,14 +5,14 @@ The backward direction reverses each utterance within its own length, so it star
 the utterance's last real frame and a padded batch gives every utterance the output it
 would get alone.
 """
-from typing import Optional
+from typing import Optional, Union
 
 import torch
 import torch.nn as nn
 
 from espnet_mamba.checks import one_of
-from espnet_mamba.modules.mamba import Mamba
-from espnet_mamba.modules.mamba2 import Mamba2
+from espnet_mamba.modules.mamba import Mamba, MambaState
+from espnet_mamba.modules.mamba2 import Mamba2, Mamba2State
 from espnet_mamba.modules.padding import check_lengths, mask_frames, reverse_padded
 
 
@@ -107,6 +107,7 @@ class BiMambaOuter(nn.Module):
 
 # mixer -> (unidirectional block, inner bidirectional block)
 MIXERS = {"mamba": (Mamba, BiMambaInner), "mamba2": (Mamba2, BiMamba2Inner)}
+MixerState = Union[MambaState, Mamba2State]  # what a unidirectional mixer's forward_chunk carries
 
 
 def build_mixer(

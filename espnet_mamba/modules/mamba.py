@@ -53,6 +53,8 @@ class Mamba(nn.Module):
         ValueError: a size below 1, or step sizes outside 0 < dt_min <= dt_max.
     """
 
+    State = MambaState  # what forward_chunk/step carry
+
     @typechecked
     def __init__(
         self,

@@ -99,6 +99,8 @@ class Mamba2(nn.Module):
             dividing the heads, or a bad ``A_init_range``/``dt_min``/``dt_max``.
     """
 
+    State = Mamba2State  # what forward_chunk/step carry
+
     @typechecked
     def __init__(
         self,

@@ -26,7 +26,7 @@ from typeguard import typechecked
 from espnet_mamba.checks import at_least, one_of, probability
 from espnet_mamba.compat import TransformerLoss
 from espnet_mamba.modules.layers import MambaLayer, make_norm
-from espnet_mamba.modules.mamba import MambaState
+from espnet_mamba.modules.bimamba import MixerState
 from espnet_mamba.modules.packing import pack_prefix
 from espnet_mamba.modules.padding import check_lengths, length_mask, mask_frames
 
@@ -69,7 +69,8 @@ class MambaPostnet(nn.Module):
         bidirectional_type: ``inner`` or ``outer`` (see ``build_mixer``).
         norm: ``layer_norm`` or ``rms_norm``.
         dropout_rate: Dropout on each layer's output.
-        **mamba_kwargs: ``d_state``, ``d_conv``, ``expand`` of the Mamba blocks.
+        **mamba_kwargs: ``mixer``, ``d_state``, ``d_conv``, ``expand`` (and Mamba-2's
+            ``headdim``, ``ngroups``, ``chunk_size``) of the blocks.
     """
 
     def __init__(self, odim: int, units: int = 256, layers: int = 2,
@@ -103,9 +104,15 @@ class MambaTTS(AbsTTS):
         odim: Mel size.
         adim: Model size of the causal Mamba stack.
         num_blocks: Number of causal Mamba layers.
-        d_state: SSM state size (all Mamba blocks).
-        d_conv: Causal convolution width (all Mamba blocks).
-        expand: Inner size factor (all Mamba blocks).
+        d_state: SSM state size (all blocks; per head with ``mixer: mamba2``).
+        d_conv: Causal convolution width (all blocks).
+        expand: Inner size factor (all blocks).
+        mixer: ``mamba`` (Mamba-1 selective scan) or ``mamba2`` (Mamba-2, SSD), in the
+            causal stack and the post-net.
+        headdim: Channels per head (``mamba2`` only; divides ``expand`` times ``adim`` and
+            ``postnet_units``).
+        ngroups: Groups of heads sharing B and C (``mamba2`` only).
+        chunk_size: SSD chunk length (``mamba2`` only; speed and memory, not results).
         norm: ``layer_norm`` or ``rms_norm``.
         dropout_rate: Dropout on each Mamba layer's output and the token embedding.
         dprenet_layers: Hidden layers of the mel pre-net.
@@ -128,7 +135,7 @@ class MambaTTS(AbsTTS):
     Raises:
         TypeError: an argument of the wrong type.
         ValueError: a size or count out of range, a dropout rate outside [0, 1), an
-            unknown choice.
+            unknown choice, ``headdim`` not dividing an inner size.
     """
 
     @typechecked
@@ -141,6 +148,10 @@ class MambaTTS(AbsTTS):
         d_state: int = 16,
         d_conv: int = 4,
         expand: int = 2,
+        mixer: str = "mamba",
+        headdim: int = 64,
+        ngroups: int = 1,
+        chunk_size: int = 64,
         norm: str = "layer_norm",
         dropout_rate: float = 0.1,
         dprenet_layers: int = 2,
@@ -176,7 +187,8 @@ class MambaTTS(AbsTTS):
         self.reduction_factor = reduction_factor
         self.loss_type = loss_type
         self.spks, self.langs, self.spk_embed_dim = spks, langs, spk_embed_dim
-        mamba_kwargs = dict(d_state=d_state, d_conv=d_conv, expand=expand)
+        mamba_kwargs = dict(mixer=mixer, d_state=d_state, d_conv=d_conv, expand=expand,
+                            headdim=headdim, ngroups=ngroups, chunk_size=chunk_size)
 
         self.embed = nn.Sequential(nn.Embedding(idim, adim, padding_idx=0),
                                    nn.Dropout(dropout_rate))
@@ -260,8 +272,8 @@ class MambaTTS(AbsTTS):
 
     # ------------------------------------------------------------------ network pieces
     def _scan(
-        self, x: torch.Tensor, states: Optional[List[MambaState]] = None
-    ) -> Tuple[torch.Tensor, List[MambaState]]:
+        self, x: torch.Tensor, states: Optional[List[MixerState]] = None
+    ) -> Tuple[torch.Tensor, List[MixerState]]:
         """Stream (batch, T, adim) through the causal stack after ``states``.
 
         One call with T=1 costs one recurrent step per layer.  Returns the normed

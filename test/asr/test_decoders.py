@@ -1,5 +1,5 @@
-"""Mamba and CrossMamba decoders: cached beam-search scoring equals the teacher-forced
-forward, states stay fixed-size, memory padding is respected."""
+"""Mamba and CrossMamba decoders, with either mixer: cached beam-search scoring equals the
+teacher-forced forward, states stay fixed-size, memory padding is respected."""
 import pytest
 import torch
 
@@ -9,15 +9,21 @@ from espnet_mamba.asr.decoder.mamba_decoder import MambaDecoder
 VOCAB, ENC = 11, 24
 
 
-def make(kind):
+KINDS = ["mamba", "cross_mamba"]
+MIXERS = ["mamba", "mamba2"]
+# Mamba-2: heads of 16 channels, chunks of 4 tokens (the sequences span several chunks)
+MAMBA2 = dict(mixer="mamba2", headdim=16, chunk_size=4)
+
+
+def make(kind, mixer="mamba"):
+    torch.manual_seed(0)
+    conf = dict(linear_units=32, num_blocks=2, d_state=4, **(MAMBA2 if mixer == "mamba2" else {}))
     if kind == "mamba":
-        return MambaDecoder(VOCAB, ENC, attention_heads=2, linear_units=32, num_blocks=2,
-                            d_state=4).eval()
-    return CrossMambaDecoder(VOCAB, ENC, output_size=16, linear_units=32, num_blocks=2,
-                             d_state=4).eval()
+        return MambaDecoder(VOCAB, ENC, attention_heads=2, **conf).eval()
+    return CrossMambaDecoder(VOCAB, ENC, output_size=16, **conf).eval()
 
 
-@pytest.mark.parametrize("kind", ["mamba", "cross_mamba"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_builds_from_vocab_and_encoder_size_alone(kind):
     cls = MambaDecoder if kind == "mamba" else CrossMambaDecoder
     dec = cls(VOCAB, ENC)
@@ -26,9 +32,10 @@ def test_builds_from_vocab_and_encoder_size_alone(kind):
     assert logits.shape == (2, 4, VOCAB) and lens.tolist() == [4, 2]
 
 
-@pytest.mark.parametrize("kind", ["mamba", "cross_mamba"])
-def test_batch_score_equals_teacher_forced_forward(kind):
-    dec = make(kind)
+@pytest.mark.parametrize("mixer", MIXERS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_batch_score_equals_teacher_forced_forward(kind, mixer):
+    dec = make(kind, mixer)
     memory = torch.randn(1, 13, ENC)
     ys = torch.randint(0, VOCAB, (1, 9))
     logits, _ = dec(memory, torch.tensor([13]), ys, torch.tensor([9]))
@@ -43,9 +50,10 @@ def test_batch_score_equals_teacher_forced_forward(kind):
         torch.testing.assert_close(logp[2], full[k], rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["mamba", "cross_mamba"])
-def test_score_reads_only_the_newest_token_and_state_is_fixed_size(kind):
-    dec = make(kind)
+@pytest.mark.parametrize("mixer", MIXERS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_score_reads_only_the_newest_token_and_state_is_fixed_size(kind, mixer):
+    dec = make(kind, mixer)
     memory = torch.randn(13, ENC)
     state = dec.init_state(memory)
     shapes = [(tuple(conv.shape), tuple(ssm.shape)) for conv, ssm in state]
@@ -60,9 +68,10 @@ def test_score_reads_only_the_newest_token_and_state_is_fixed_size(kind):
         state = new_state
 
 
-@pytest.mark.parametrize("kind", ["mamba", "cross_mamba"])
-def test_memory_padding_is_ignored(kind):
-    dec = make(kind)
+@pytest.mark.parametrize("mixer", MIXERS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_memory_padding_is_ignored(kind, mixer):
+    dec = make(kind, mixer)
     memory = torch.randn(2, 20, ENC)
     memory[1, 12:] = 50.0
     ys = torch.randint(0, VOCAB, (2, 6))
@@ -93,3 +102,20 @@ def test_cross_mamba_scans_memory_once_per_utterance(monkeypatch):
 def test_bad_attention_heads():
     with pytest.raises(ValueError, match="attention_heads"):
         MambaDecoder(VOCAB, ENC, attention_heads=0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_mixer_mamba2_builds_mamba2_blocks_and_checks_its_knobs(kind):
+    from espnet_mamba.modules import Mamba2
+
+    dec = make(kind, "mamba2")
+    assert all(isinstance(layer.mamba, Mamba2) and layer.mamba.headdim == 16
+               for layer in dec.decoders)
+    state = dec.init_state(torch.randn(5, ENC))
+    size = dec.after_norm.normalized_shape[0]
+    assert state[0][1].shape == (2 * size // 16, 16, 4)  # (heads, headdim, d_state)
+    cls = MambaDecoder if kind == "mamba" else CrossMambaDecoder
+    with pytest.raises(ValueError, match="headdim=20 must divide d_inner"):
+        cls(VOCAB, ENC, mixer="mamba2", headdim=20)
+    with pytest.raises(ValueError, match="mixer"):
+        cls(VOCAB, ENC, mixer="s4")

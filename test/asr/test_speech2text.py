@@ -26,11 +26,12 @@ def save_model(task, conf: dict, tmp_path: Path, name: str, extra=()):
     return model, config, tmp_path / f"{name}.pth"
 
 
-def asr_conf(encoder: str, decoder: str) -> dict:
-    enc = {"output_size": 32, "num_blocks": 2, "d_state": 8}
+def asr_conf(encoder: str, decoder: str, mixer: str = "mamba") -> dict:
+    mixer_conf = {"mixer": mixer, "headdim": 16, "chunk_size": 8} if mixer == "mamba2" else {}
+    enc = {"output_size": 32, "num_blocks": 2, "d_state": 8, **mixer_conf}
     if encoder == "conmamba":
         enc.update(linear_units=64, cnn_module_kernel=7)
-    dec = {"linear_units": 64, "num_blocks": 2, "d_state": 8}
+    dec = {"linear_units": 64, "num_blocks": 2, "d_state": 8, **mixer_conf}
     if decoder == "mamba":
         dec["attention_heads"] = 2
     return {"encoder": encoder, "encoder_conf": enc, "decoder": decoder, "decoder_conf": dec,
@@ -38,10 +39,13 @@ def asr_conf(encoder: str, decoder: str) -> dict:
             "normalize": "utterance_mvn", "model_conf": {"ctc_weight": 0.3}}
 
 
-@pytest.mark.parametrize("encoder,decoder", [("conmamba", "mamba"), ("mamba", "cross_mamba")])
+@pytest.mark.parametrize("encoder,decoder,mixer", [
+    ("conmamba", "mamba", "mamba"), ("mamba", "cross_mamba", "mamba"),
+    ("conmamba", "mamba", "mamba2"), ("mamba", "cross_mamba", "mamba2")])
 @pytest.mark.parametrize("with_lm", [False, True])
-def test_speech2text_beam_search(encoder, decoder, with_lm, tmp_path):
-    _, asr_config, asr_file = save_model(ASRTask, asr_conf(encoder, decoder), tmp_path, "asr")
+def test_speech2text_beam_search(encoder, decoder, mixer, with_lm, tmp_path):
+    _, asr_config, asr_file = save_model(ASRTask, asr_conf(encoder, decoder, mixer), tmp_path,
+                                         "asr")
     lm = {}
     if with_lm:
         lm_conf = {"lm": "seq_rnn", "lm_conf": {"unit": 16, "nlayers": 1}}

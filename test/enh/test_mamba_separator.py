@@ -82,10 +82,11 @@ def test_bad_nonlinear_is_refused():
         MambaSeparator(8, nonlinear="linear")
 
 
-@pytest.mark.parametrize("size,params_m", [("xs", 2.2), ("s", 7.9), ("m", 15.6),
-                                            ("l", 59.0)])
-def test_recipe_configs_build(size, params_m):
-    args = parse(CONF / f"mamba_tasnet_{size}.yaml")
+@pytest.mark.parametrize("name,params_m", [("mamba_tasnet_xs", 2.2), ("mamba_tasnet_s", 7.9),
+                                            ("mamba_tasnet_m", 15.6), ("mamba_tasnet_l", 59.0),
+                                            ("mamba2_tasnet_xs", 2.26)])
+def test_recipe_configs_build(name, params_m):
+    args = parse(CONF / f"{name}.yaml")
     assert args.separator == "mamba" and args.init is None
     model = EnhancementTask.build_model(args)
     assert isinstance(model.separator, MambaSeparator) and model.separator.num_spk == 2
@@ -94,11 +95,17 @@ def test_recipe_configs_build(size, params_m):
     assert abs(n_params / 1e6 - params_m) < 0.06, n_params
 
 
+MAMBA2 = {"mixer": "mamba2", "d_state": 8, "headdim": 8, "chunk_size": 16}
+
+
 @pytest.mark.parametrize("separator_conf", [
     {},
     {"bidirectional_type": "outer", "bidirectional_merge": "concat"},
     {"causal": True},
-], ids=["inner", "outer_concat", "causal"])
+    MAMBA2,
+    {**MAMBA2, "bidirectional_type": "outer"},
+    {**MAMBA2, "causal": True},
+], ids=["inner", "outer_concat", "causal", "mamba2_inner", "mamba2_outer", "mamba2_causal"])
 def test_full_model_batch_equals_alone(tmp_path, separator_conf):
     model = tiny_model(tmp_path, **separator_conf).eval()
     lengths = torch.tensor([400, 312, 203])
@@ -114,8 +121,9 @@ def test_full_model_batch_equals_alone(tmp_path, separator_conf):
                                            atol=1e-5, rtol=1e-5)
 
 
-def test_causal_streaming_equals_offline():
-    sep = MambaSeparator(12, causal=True, **TINY).eval()
+@pytest.mark.parametrize("mixer_conf", [{}, MAMBA2], ids=["mamba", "mamba2"])
+def test_causal_streaming_equals_offline(mixer_conf):
+    sep = MambaSeparator(12, causal=True, **{**TINY, **mixer_conf}).eval()
     x = torch.rand(2, 37, 12)
     with torch.no_grad():
         offline, _, offline_masks = sep(x, None)
@@ -154,3 +162,14 @@ def test_training_raises_si_snr(tmp_path):
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] - 10, losses  # SI-SNR up by more than 10 dB
+
+
+def test_mixer_mamba2_builds_mamba2_layers(tmp_path):
+    from espnet_mamba.modules import BiMamba2Inner, Mamba2
+
+    model = tiny_model(tmp_path, **MAMBA2)
+    assert all(isinstance(layer.mixer, BiMamba2Inner) for layer in model.separator.layers)
+    causal = MambaSeparator(16, causal=True, **{**TINY, **MAMBA2})
+    assert all(isinstance(layer.mixer, Mamba2) for layer in causal.layers)
+    with pytest.raises(ValueError, match="headdim=12 must divide d_inner"):
+        MambaSeparator(16, **{**TINY, **MAMBA2, "headdim": 12})

@@ -17,6 +17,8 @@ from tiny_models import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+# Mamba-2 in the causal stack and the post-net: heads of 8 channels, chunks of 4 steps
+MAMBA2 = dict(mixer="mamba2", headdim=8, chunk_size=4)
 
 
 def tiny(reduction_factor: int = 1, **kwargs) -> MambaTTS:
@@ -67,9 +69,11 @@ def test_text2speech_with_griffin_lim_returns_a_waveform(task_config):
     assert wav.numel() == pytest.approx(out["feat_gen"].shape[0] * 64, abs=256)
 
 
-@pytest.mark.parametrize("name", ["train_mamba_tts.yaml", "train_transformer_tts.yaml"])
+@pytest.mark.parametrize("name", ["train_mamba_tts.yaml", "train_mamba2_tts.yaml",
+                                  "train_transformer_tts.yaml"])
 def test_reference_configs_build_at_matched_size(tmp_path, name):
-    """Both parse with TTSTask; 78 tokens: Mamba 32.80M, Transformer 33.03M."""
+    """All parse with TTSTask; 78 tokens: Mamba 32.80M, Mamba-2 33.19M, Transformer
+    33.03M."""
     from espnet2.tasks.tts import TTSTask
 
     files = write_tts_files(tmp_path)
@@ -137,9 +141,11 @@ def uncached_generate(model: MambaTTS, text: torch.Tensor, n_groups: int,
     return after, torch.cat(probs)
 
 
-@pytest.mark.parametrize("r,use_prompt", [(1, False), (2, False), (2, True)])
-def test_cached_inference_equals_uncached_generation(r, use_prompt):
-    model = tiny(r).eval()
+@pytest.mark.parametrize("r,use_prompt,mixer_conf", [
+    (1, False, {}), (2, False, {}), (2, True, {}), (1, False, MAMBA2), (2, True, MAMBA2)])
+def test_cached_inference_equals_uncached_generation(r, use_prompt, mixer_conf):
+    torch.manual_seed(0)
+    model = tiny(r, **mixer_conf).eval()
     text = torch.tensor([1, 4, 2, 6])
     prompt = smooth_mel(5, 0.3) if use_prompt else None
     out = model.inference(text, threshold=2.0, maxlenratio=3.0, prompt_feats=prompt)
@@ -183,9 +189,11 @@ def test_stop_token_is_honoured(r):
     assert out["feat_gen"].shape[0] == int(5 * 2.0 / r) * r
 
 
-@pytest.mark.parametrize("r", [1, 2])
-def test_padded_batch_equals_each_utterance_alone(r):
-    model = tiny(r, use_masking=False, use_weighted_masking=True, spk_embed_dim=4).eval()
+@pytest.mark.parametrize("r,mixer_conf", [(1, {}), (2, {}), (2, MAMBA2)])
+def test_padded_batch_equals_each_utterance_alone(r, mixer_conf):
+    torch.manual_seed(0)
+    model = tiny(r, use_masking=False, use_weighted_masking=True, spk_embed_dim=4,
+                 **mixer_conf).eval()
     texts = [torch.tensor([1, 2, 3, 4, 5]), torch.tensor([6, 7]), torch.tensor([8, 2, 3])]
     mels = [torch.randn(n, 6) for n in (7, 12, 4)]
     spembs = torch.randn(3, 4)
@@ -220,3 +228,13 @@ def test_bad_text_gives_a_clear_error():
         model(torch.tensor([[1, 2], [0, 0]]), torch.tensor([2, 0]), feats, feats_lengths)
     with pytest.raises(ValueError, match="reduction_factor"):
         tiny(2)(torch.tensor([[1, 2]]), torch.tensor([2]), feats[:1, :1], torch.tensor([1]))
+
+
+def test_mixer_mamba2_in_the_causal_stack_and_the_postnet():
+    from espnet_mamba.modules import BiMamba2Inner, Mamba2
+
+    model = tiny(1, **MAMBA2)
+    assert all(isinstance(layer.mixer, Mamba2) for layer in model.decoders)
+    assert all(isinstance(layer.mixer, BiMamba2Inner) for layer in model.postnet.layers)
+    with pytest.raises(ValueError, match="headdim=7 must divide d_inner"):
+        tiny(1, **dict(MAMBA2, headdim=7))

@@ -1,9 +1,10 @@
 """Beam-search scoring shared by the Mamba decoders: O(1) state per hypothesis.
 
-A hypothesis' state is one ``(conv, ssm)`` pair per layer (a :class:`MambaState`'s
-fields without the batch dimension, as a plain tuple: ESPnet >= 202609 rebuilds tuples
-in beam-search states with ``type(t)(iterable)``). ``batch_score`` feeds only the newest token, so a step costs the same at
-token 1 and token 200; nothing grows with the prefix.
+A hypothesis' state is one ``(conv, ssm)`` pair per layer (the fields of the mixer's
+``MambaState`` or ``Mamba2State`` without the batch dimension, as a plain tuple: ESPnet >=
+202609 rebuilds tuples in beam-search states with ``type(t)(iterable)``).
+``batch_score`` feeds only the newest token, so a step costs the same at token 1 and
+token 200; nothing grows with the prefix.
 """
 from typing import Any, List, Optional, Tuple
 
@@ -13,7 +14,6 @@ from espnet2.asr.decoder.abs_decoder import AbsDecoder
 from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
 from espnet_mamba.checks import at_least, probability
 from espnet_mamba.compat import BatchScorerInterface
-from espnet_mamba.modules.mamba import MambaState
 
 HypState = List[Tuple[torch.Tensor, torch.Tensor]]  # per layer: (conv, ssm), unbatched
 
@@ -69,8 +69,8 @@ class MambaScorerDecoder(AbsDecoder, BatchScorerInterface):
         x = self.embed(ys[:, -1:])
         new_layers = []
         for i, layer in enumerate(self.decoders):
-            state = MambaState(torch.stack([s[i][0] for s in states]),
-                               torch.stack([s[i][1] for s in states]))
+            state = layer.mamba.State(torch.stack([s[i][0] for s in states]),
+                                      torch.stack([s[i][1] for s in states]))
             x, state = layer.forward_chunk(x, state, memory)
             new_layers.append(state)
         hs = self.after_norm(x[:, -1])

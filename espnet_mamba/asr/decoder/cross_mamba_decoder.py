@@ -12,7 +12,8 @@ from espnet_mamba.modules.padding import check_lengths
 
 
 class CrossMambaDecoder(MambaScorerDecoder):
-    """A causal Mamba over ``[encoder memory ; target embeddings]``.
+    """A causal Mamba (or, with ``mixer: mamba2``, Mamba-2) over ``[encoder memory ;
+    target embeddings]``.
 
     The target positions are kept as the output. Each utterance's memory is its real
     frames only (targets follow the last real frame). In beam search the memory is
@@ -27,13 +28,18 @@ class CrossMambaDecoder(MambaScorerDecoder):
         linear_units: FFN hidden size.
         num_blocks: Number of layers.
         dropout_rate: Dropout rate.
-        d_state: SSM state size.
-        d_conv: Width of Mamba's causal convolution.
-        expand: Mamba's inner size factor.
+        d_state: SSM state size (per head with ``mixer: mamba2``).
+        d_conv: Width of the mixer's causal convolution.
+        expand: The mixer's inner size factor.
+        mixer: ``mamba`` (Mamba-1 selective scan) or ``mamba2`` (Mamba-2, SSD).
+        headdim: Channels per head (``mamba2`` only; divides ``expand * size``).
+        ngroups: Groups of heads sharing B and C (``mamba2`` only).
+        chunk_size: SSD chunk length (``mamba2`` only; speed and memory, not results).
 
     Raises:
         TypeError: an argument of the wrong type.
-        ValueError: a size or count below 1, a dropout rate outside [0, 1).
+        ValueError: a size or count below 1, a dropout rate outside [0, 1), an unknown
+            mixer, ``headdim`` not dividing the inner size.
     """
 
     @typechecked
@@ -48,6 +54,10 @@ class CrossMambaDecoder(MambaScorerDecoder):
         d_state: int = 16,
         d_conv: int = 4,
         expand: int = 2,
+        mixer: str = "mamba",
+        headdim: int = 64,
+        ngroups: int = 1,
+        chunk_size: int = 64,
     ):
         check_decoder_args(vocab_size, encoder_output_size, linear_units, num_blocks,
                            dropout_rate)
@@ -55,8 +65,9 @@ class CrossMambaDecoder(MambaScorerDecoder):
             at_least(1, output_size=output_size)
         size = output_size or encoder_output_size
         super().__init__(vocab_size, size, dropout_rate, [
-            MambaDecoderLayer(size, linear_units, 0, dropout_rate, d_state=d_state,
-                              d_conv=d_conv, expand=expand, layer_idx=i)
+            MambaDecoderLayer(size, linear_units, 0, dropout_rate, layer_idx=i,
+                              mixer=mixer, d_state=d_state, d_conv=d_conv, expand=expand,
+                              headdim=headdim, ngroups=ngroups, chunk_size=chunk_size)
             for i in range(num_blocks)
         ])
         self.memory_proj = (torch.nn.Linear(encoder_output_size, size)

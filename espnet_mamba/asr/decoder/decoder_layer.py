@@ -4,11 +4,11 @@ from typing import Optional, Tuple
 import torch
 
 from espnet_mamba.compat import MultiHeadedAttention, PositionwiseFeedForward
-from espnet_mamba.modules.mamba import Mamba, MambaState
+from espnet_mamba.modules.bimamba import MixerState, build_mixer
 
 
 class MambaDecoderLayer(torch.nn.Module):
-    """Pre-norm residual layer: causal Mamba -> [source attention] -> FFN.
+    """Pre-norm residual layer: causal Mamba (or Mamba-2) -> [source attention] -> FFN.
 
     Args:
         size: Model size.
@@ -17,7 +17,8 @@ class MambaDecoderLayer(torch.nn.Module):
             where the encoder memory is a prefix of the sequence instead).
         dropout_rate: Dropout on each sub-layer's output.
         src_attention_dropout_rate: Dropout inside the source attention.
-        **mamba_kwargs: Arguments of :class:`espnet_mamba.modules.Mamba`.
+        **mamba_kwargs: Arguments of :func:`espnet_mamba.modules.build_mixer` for a
+            unidirectional block (``mixer``, ``d_state``, ``headdim`` ...).
     """
 
     def __init__(self, size: int, linear_units: int = 1024, attention_heads: int = 4,
@@ -25,7 +26,7 @@ class MambaDecoderLayer(torch.nn.Module):
                  **mamba_kwargs):
         super().__init__()
         self.norm1 = torch.nn.LayerNorm(size)
-        self.mamba = Mamba(size, **mamba_kwargs)
+        self.mamba = build_mixer(size, **mamba_kwargs)
         if attention_heads > 0:
             self.norm2 = torch.nn.LayerNorm(size)
             self.src_attn = MultiHeadedAttention(attention_heads, size,
@@ -48,10 +49,10 @@ class MambaDecoderLayer(torch.nn.Module):
         """x: (batch, L, size); memory: (batch, T, size); memory_mask: (batch, 1, T)."""
         return self._rest(x + self.dropout(self.mamba(self.norm1(x))), memory, memory_mask)
 
-    def forward_chunk(self, x: torch.Tensor, state: Optional[MambaState],
+    def forward_chunk(self, x: torch.Tensor, state: Optional[MixerState],
                       memory: Optional[torch.Tensor] = None,
                       memory_mask: Optional[torch.Tensor] = None
-                      ) -> Tuple[torch.Tensor, MambaState]:
-        """Continue after ``state``: returns the output and the Mamba state after x."""
+                      ) -> Tuple[torch.Tensor, MixerState]:
+        """Continue after ``state``: returns the output and the mixer's state after x."""
         y, state = self.mamba.forward_chunk(self.norm1(x), state)
         return self._rest(x + self.dropout(y), memory, memory_mask), state

@@ -11,7 +11,8 @@ from espnet_mamba.modules.padding import check_lengths, length_mask, mask_frames
 
 
 class MambaDecoder(MambaScorerDecoder):
-    """Token embedding -> layers of [causal Mamba, source attention, FFN] -> output.
+    """Token embedding -> layers of [causal Mamba, source attention, FFN] -> output
+    (``mixer: mamba2``: Mamba-2 blocks instead).
 
     Mamba replaces the decoder's self-attention (no positional encoding needed); each
     layer attends to the encoder output. Beam search carries each layer's fixed-size
@@ -25,14 +26,19 @@ class MambaDecoder(MambaScorerDecoder):
         num_blocks: Number of layers.
         dropout_rate: Dropout rate of the sub-layers and the embedding.
         src_attention_dropout_rate: Dropout inside the source attention.
-        d_state: SSM state size.
-        d_conv: Width of Mamba's causal convolution.
-        expand: Mamba's inner size factor.
+        d_state: SSM state size (per head with ``mixer: mamba2``).
+        d_conv: Width of the mixer's causal convolution.
+        expand: The mixer's inner size factor.
+        mixer: ``mamba`` (Mamba-1 selective scan) or ``mamba2`` (Mamba-2, SSD).
+        headdim: Channels per head (``mamba2`` only; divides ``expand * size``).
+        ngroups: Groups of heads sharing B and C (``mamba2`` only).
+        chunk_size: SSD chunk length (``mamba2`` only; speed and memory, not results).
 
     Raises:
         TypeError: an argument of the wrong type.
         ValueError: a size or count below 1, heads not dividing the size, a dropout
-            rate outside [0, 1).
+            rate outside [0, 1), an unknown mixer, ``headdim`` not dividing the inner
+            size.
     """
 
     @typechecked
@@ -48,6 +54,10 @@ class MambaDecoder(MambaScorerDecoder):
         d_state: int = 16,
         d_conv: int = 4,
         expand: int = 2,
+        mixer: str = "mamba",
+        headdim: int = 64,
+        ngroups: int = 1,
+        chunk_size: int = 64,
     ):
         check_decoder_args(vocab_size, encoder_output_size, linear_units, num_blocks,
                            dropout_rate)
@@ -55,10 +65,11 @@ class MambaDecoder(MambaScorerDecoder):
         divides("attention_heads", attention_heads, "encoder_output_size", encoder_output_size)
         probability(src_attention_dropout_rate=src_attention_dropout_rate)
         size = encoder_output_size
+        mixer_conf = dict(mixer=mixer, d_state=d_state, d_conv=d_conv, expand=expand,
+                          headdim=headdim, ngroups=ngroups, chunk_size=chunk_size)
         super().__init__(vocab_size, size, dropout_rate, [
             MambaDecoderLayer(size, linear_units, attention_heads, dropout_rate,
-                              src_attention_dropout_rate, d_state=d_state, d_conv=d_conv,
-                              expand=expand, layer_idx=i)
+                              src_attention_dropout_rate, layer_idx=i, **mixer_conf)
             for i in range(num_blocks)
         ])
 

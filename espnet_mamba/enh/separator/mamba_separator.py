@@ -30,7 +30,7 @@ from torch_complex.tensor import ComplexTensor
 
 from espnet_mamba.checks import at_least, one_of, probability
 from espnet_mamba.modules.layers import MambaLayer, make_norm
-from espnet_mamba.modules.mamba import MambaState
+from espnet_mamba.modules.bimamba import MixerState
 from espnet_mamba.modules.padding import check_lengths, mask_frames
 
 NONLINEARS = ("relu", "sigmoid", "tanh", "softmax")
@@ -44,9 +44,9 @@ class MambaSeparator(AbsSeparator):
         num_spk: Number of speakers (masks).
         d_model: Size of the Mamba layers (bottleneck).
         num_layers: Number of Mamba layers.
-        d_state: SSM state size.
-        d_conv: Width of Mamba's causal depthwise convolution.
-        expand: Mamba inner size factor.
+        d_state: SSM state size (per head with ``mixer: mamba2``).
+        d_conv: Width of the mixer's causal depthwise convolution.
+        expand: The mixer's inner size factor.
         bidirectional: Bidirectional Mamba layers (ignored when ``causal``).
         bidirectional_type: ``inner`` (Vim "v2", as Mamba-TasNet) or ``outer``.
         bidirectional_merge: ``add`` or ``concat`` (``outer`` only).
@@ -55,11 +55,16 @@ class MambaSeparator(AbsSeparator):
         nonlinear: Mask nonlinearity: ``relu``, ``sigmoid``, ``tanh``, or ``softmax``
             (over speakers).
         causal: Unidirectional Mamba layers; enables :meth:`forward_streaming`.
+        mixer: ``mamba`` (Mamba-1 selective scan, Mamba-TasNet) or ``mamba2`` (Mamba-2,
+            SSD).
+        headdim: Channels per head (``mamba2`` only; divides ``expand * d_model``).
+        ngroups: Groups of heads sharing B and C (``mamba2`` only).
+        chunk_size: SSD chunk length (``mamba2`` only; speed and memory, not results).
 
     Raises:
         TypeError: an argument of the wrong type (e.g. ``causal: "false"``).
         ValueError: a size or count below 1, a dropout rate outside [0, 1), an unknown
-            choice.
+            choice, ``headdim`` not dividing the inner size.
     """
 
     @typechecked
@@ -79,6 +84,10 @@ class MambaSeparator(AbsSeparator):
         dropout_rate: float = 0.0,
         nonlinear: str = "relu",
         causal: bool = False,
+        mixer: str = "mamba",
+        headdim: int = 64,
+        ngroups: int = 1,
+        chunk_size: int = 64,
     ):
         super().__init__()
         at_least(1, input_dim=input_dim, num_spk=num_spk, d_model=d_model,
@@ -96,7 +105,8 @@ class MambaSeparator(AbsSeparator):
                 bidirectional=bidirectional and not causal,
                 bidirectional_type=bidirectional_type,
                 bidirectional_merge=bidirectional_merge,
-                d_state=d_state, d_conv=d_conv, expand=expand, layer_idx=i,
+                d_state=d_state, d_conv=d_conv, expand=expand, layer_idx=i, mixer=mixer,
+                headdim=headdim, ngroups=ngroups, chunk_size=chunk_size,
             )
             for i in range(num_layers)
         )
@@ -169,8 +179,8 @@ class MambaSeparator(AbsSeparator):
     def forward_streaming(
         self,
         input_frame: Union[torch.Tensor, ComplexTensor],
-        states: Optional[List[MambaState]] = None,
-    ) -> Tuple[List[Union[torch.Tensor, ComplexTensor]], List[MambaState], OrderedDict]:
+        states: Optional[List[MixerState]] = None,
+    ) -> Tuple[List[Union[torch.Tensor, ComplexTensor]], List[MixerState], OrderedDict]:
         """Process the next frames of a stream (``causal`` models only).
 
         Args:
