@@ -146,7 +146,7 @@ def build_enh(root: Path, **separator_conf):
         "encoder": "conv", "encoder_conf": {"channel": 16, "kernel_size": 16, "stride": 8},
         "decoder": "conv", "decoder_conf": {"channel": 16, "kernel_size": 16, "stride": 8},
         "separator": "mamba",
-        "separator_conf": dict(d_model=16, num_layers=2, d_state=4, **separator_conf),
+        "separator_conf": {"d_model": 16, "num_layers": 2, "d_state": 4, **separator_conf},
         "criterions": [{"name": "si_snr", "conf": {}, "wrapper": "pit",
                         "wrapper_conf": {"weight": 1.0, "independent_perm": True}}],
     }

@@ -18,7 +18,6 @@ import torch
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder, MambaEncoderState
 from espnet_mamba.asr.encoder.subsampling import receptive_field
 from espnet_mamba.asr.streaming import check_frame_features, stft_window
-from espnet_mamba.modules.mamba2 import Mamba2
 
 
 class ExportError(ValueError):
@@ -99,7 +98,6 @@ class StreamingASRGraph(torch.nn.Module):
         for name in ("preencoder", "postencoder"):
             if getattr(asr_model, name, None) is not None:
                 raise ExportError(f"a streaming graph does not support a {name}")
-        _no_mamba2(encoder)
         self.encoder, self.ctc = encoder, asr_model.ctc
         self.field, self.stride = receptive_field(encoder.embed.convs)
         states = [layer.mixer.allocate_inference_cache(1) for layer in encoder.encoders]
@@ -134,7 +132,6 @@ class EncoderGraph(torch.nn.Module):
         for name in ("preencoder", "postencoder"):
             if getattr(asr_model, name, None) is not None:
                 raise ExportError(f"the encoder graph does not support a {name}")
-        _no_mamba2(asr_model.encoder)
         self.encoder, self.ctc = asr_model.encoder, asr_model.ctc
 
     def forward(self, feats: torch.Tensor, feats_lengths: torch.Tensor):
@@ -164,7 +161,6 @@ class SeparatorGraph(torch.nn.Module):
             raise ExportError(
                 "the separator graph needs encoder: conv and decoder: conv; got "
                 f"{type(enh_model.encoder).__name__} and {type(enh_model.decoder).__name__}")
-        _no_mamba2(enh_model)
         self.encoder, self.separator = enh_model.encoder, enh_model.separator
         self.convtrans1d = enh_model.decoder.convtrans1d
         self.stride, self.kernel_size = enh_model.encoder.stride, enh_model.encoder.kernel_size
@@ -177,11 +173,3 @@ class SeparatorGraph(torch.nn.Module):
         size = (speech_mix.shape[0], 1, speech_mix.shape[1])
         return torch.stack([self.convtrans1d(m.transpose(1, 2), output_size=size)[:, 0]
                             for m in masked], dim=1)
-
-
-def _no_mamba2(model: torch.nn.Module) -> None:
-    """Raise ExportError for Mamba-2 layers (their padded chunk reshape over a dynamic
-    length makes torch.export 2.11 fail on guards of the chunk count)."""
-    if any(isinstance(m, Mamba2) for m in model.modules()):
-        raise ExportError("mixer: mamba2 cannot be exported yet (torch.export cannot "
-                          "trace its chunked scan over a dynamic length); use mixer: mamba")

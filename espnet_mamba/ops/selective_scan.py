@@ -119,7 +119,8 @@ def selective_scan(
         ValueError: an input's shape does not fit ``u`` and ``A``.
     """
     _check_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    if u.is_cuda and initial_state is None and cuda_kernels.selective_scan_fn is not None:
+    if (u.is_cuda and initial_state is None and cuda_kernels.selective_scan_fn is not None
+            and not is_exporting()):
         return cuda_kernels.selective_scan_fn(
             u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state
         )

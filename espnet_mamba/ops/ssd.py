@@ -8,7 +8,8 @@ Per head ``h`` (``headdim`` channels ``p`` sharing one scalar decay) and state `
     y_t   = S_t C_t + D x_t,  then y_t * silu(z_t) if z is given
 
 CUDA tensors use the official Triton kernel when ``mamba_ssm`` imports (written against its
-documented signature; not run here: no GPU); otherwise the
+documented signature; not run here: no GPU); while exporting a graph, the recurrence as
+one scan over time (:func:`espnet_mamba.ops.scan_export.ssd_export`); otherwise the
 chunked matrix form of the SSD paper in plain PyTorch (:func:`ssd_chunked`): inside a
 chunk of ``chunk_size`` steps the output is a masked (decay-weighted) attention-like
 product, between chunks the states are passed on by a second, chunk-level product.  It
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from espnet_mamba.ops import cuda_kernels
-from espnet_mamba.ops.scan_export import is_exporting
+from espnet_mamba.ops.scan_export import is_exporting, ssd_export
 
 
 def _segsum(x: torch.Tensor) -> torch.Tensor:
@@ -62,7 +63,7 @@ def ssd_chunked(x: torch.Tensor, dt: torch.Tensor, A: torch.Tensor, B: torch.Ten
     per = nh // ng
     K = chunk_size
     pad = (-L) % K  # padded steps: dt = 0 (no decay), x = 0 (no input)
-    if is_exporting() or pad:  # an exported graph pads whatever its length
+    if pad:
         x, dt = F.pad(x, (0, 0, 0, 0, 0, pad)), F.pad(dt, (0, 0, 0, pad))
         B, C = F.pad(B, (0, 0, 0, 0, 0, pad)), F.pad(C, (0, 0, 0, 0, 0, pad))
     nc = x.shape[1] // K
@@ -135,7 +136,7 @@ def ssd_scan(
                          f"alike; got {tuple(B.shape)} and {tuple(C.shape)}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be >= 1; got {chunk_size}")
-    if x.is_cuda and cuda_kernels.mamba_chunk_scan_combined is not None:
+    if x.is_cuda and cuda_kernels.mamba_chunk_scan_combined is not None and not is_exporting():
         return cuda_kernels.mamba_chunk_scan_combined(
             x, dt, A, B, C, chunk_size, D=D, z=z, dt_bias=dt_bias,
             initial_states=initial_states, dt_softplus=dt_softplus, dt_limit=dt_limit,
@@ -148,8 +149,13 @@ def ssd_scan(
         dt32 = F.softplus(dt32)
     if dt_limit != (0.0, float("inf")):
         dt32 = dt32.clamp(min=dt_limit[0], max=dt_limit[1])
-    y, final = ssd_chunked(x32, dt32, A.to(dtype), B.to(dtype), C.to(dtype), chunk_size,
-                           initial_states)
+    if is_exporting():  # the chunk count of a dynamic length is beyond torch.export
+        # contiguous: strided views make torch.export guard on the length
+        x32, z = x32.contiguous(), None if z is None else z.contiguous()
+        y, final = ssd_export(x32, dt32, A.to(dtype), B.to(dtype), C.to(dtype), initial_states)
+    else:
+        y, final = ssd_chunked(x32, dt32, A.to(dtype), B.to(dtype), C.to(dtype), chunk_size,
+                               initial_states)
     if D is not None:
         y = y + x32 * (D.to(dtype)[:, None] if D.dim() == 1 else D.to(dtype))
     if z is not None:

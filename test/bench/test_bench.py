@@ -22,13 +22,13 @@ def is_png(path) -> bool:
 
 
 def test_encoders_quick_writes_table_json_and_plot(tmp_path, capsys):
-    out = run(capsys, ["encoders", "--quick", "--models", "conmamba", "conformer",
+    out = run(capsys, ["encoders", "--quick", "--models", "conmamba", "conmamba2", "conformer",
                        "--durations", "1", "2", "--modes", "infer", *FAST,
                        "--json", str(tmp_path / "e.json"), "--plot", str(tmp_path / "e.png")])
     data = json.loads((tmp_path / "e.json").read_text())
     assert [(r["case"], r["seconds"], r["status"]) for r in data["rows"]] == [
-        ("ConMamba quick", 1, "ok"), ("Conformer quick", 1, "ok"),
-        ("ConMamba quick", 2, "ok"), ("Conformer quick", 2, "ok")]
+        (case, seconds, "ok") for seconds in (1, 2)
+        for case in ("ConMamba quick", "ConMamba-2 quick", "Conformer quick")]
     assert all(r["time_s"] > 0 and r["params_m"] > 0 for r in data["rows"])
     assert isinstance(data["exponents"]["ConMamba quick"]["infer"]["time_s"], float)
     assert set(data["crossovers"]) == {"infer time_s", "infer peak_mb"}

@@ -26,6 +26,8 @@ from espnet_mamba.export.runtime import OnnxStreamingASR, tokens_to_text
 from tiny_models import SR, build_enh, build_model, tone_utterance, train_briefly
 
 TOL = 1e-4
+# Mamba-2 layers: heads of 16 channels, state 16, chunks of 16 steps
+MAMBA2 = dict(mixer="mamba2", headdim=16, d_state=16, chunk_size=16)
 
 
 def session(path: Path) -> onnxruntime.InferenceSession:
@@ -122,13 +124,15 @@ def test_streaming_onnx_equals_offline_causal_pytorch(streaming, chunk_ms):
     assert final.text == "acbba"  # the trained model spells the unseen sequence
 
 
-@pytest.mark.parametrize("input_layer", ["linear", "conv2d6"])
-def test_streaming_export_of_other_input_layers(tmp_path, input_layer):
-    """linear carries no frames (receptive field 1); conv2d6 carries 5 (11 - 6)."""
-    model = build_model(tmp_path, input_layer=input_layer)
+@pytest.mark.parametrize("input_layer,mixer_conf", [("linear", {}), ("conv2d6", {}),
+                                                    ("conv2d", MAMBA2)])
+def test_streaming_export_of_other_input_layers_and_mixers(tmp_path, input_layer, mixer_conf):
+    """linear carries no frames (receptive field 1); conv2d6 carries 5 (11 - 6), conv2d 3
+    (7 - 4); Mamba-2 layers carry their SSD states."""
+    model = build_model(tmp_path, input_layer=input_layer, **mixer_conf)
     config = json.loads(export_streaming_asr(model, args_of(tmp_path), tmp_path / "onnx")
                         .read_text())
-    assert config["cache_frames"] == {"linear": 0, "conv2d6": 5}[input_layer]
+    assert config["cache_frames"] == {"linear": 0, "conv2d6": 5, "conv2d": 3}[input_layer]
     speech = tone_utterance("cab", np.random.default_rng(2))
     logp, _ = onnx_stream(tmp_path / "onnx", speech, 555)
     assert_close(logp, offline_logp(model, speech))
@@ -159,6 +163,8 @@ ENCODERS = {
                                bidirectional_merge="concat"),
     "conmamba": dict(encoder="conmamba", linear_units=64, cnn_module_kernel=7),
     "conmamba_conv2d6": dict(encoder="conmamba", linear_units=64, input_layer="conv2d6"),
+    "mamba2_bidirectional_inner": dict(encoder="mamba", bidirectional=True, **MAMBA2),
+    "conmamba2": dict(encoder="conmamba", linear_units=64, cnn_module_kernel=7, **MAMBA2),
 }
 
 
@@ -184,9 +190,9 @@ def test_offline_encoder_graph_equals_pytorch(tmp_path, name):
             assert_close(out[2], model.ctc.log_softmax(enc).numpy())
 
 
-@pytest.mark.parametrize("causal", [False, True])
-def test_separator_graph_equals_espnet_model(tmp_path, causal):
-    model = build_enh(tmp_path, causal=causal)
+@pytest.mark.parametrize("causal,mixer_conf", [(False, {}), (True, {}), (False, MAMBA2)])
+def test_separator_graph_equals_espnet_model(tmp_path, causal, mixer_conf):
+    model = build_enh(tmp_path, causal=causal, **mixer_conf)
     config = json.loads(export_enh(model, tmp_path / "onnx").read_text())
     sess = session(tmp_path / "onnx" / config["graph"])
     rng = torch.Generator().manual_seed(2)
@@ -205,9 +211,6 @@ def test_what_cannot_be_exported_says_so(tmp_path):
     bidirectional = build_model(tmp_path, bidirectional=True)
     with pytest.raises(ExportError, match="bidirectional: false"):
         export_streaming_asr(bidirectional, args_of(tmp_path), tmp_path / "a")
-    mamba2 = build_model(tmp_path, mixer="mamba2", headdim=16, d_state=16)
-    with pytest.raises(ExportError, match="mamba2 cannot be exported"):
-        export_asr_encoder(mamba2, args_of(tmp_path), tmp_path / "b")
     utterance_mvn = build_model(tmp_path, normalize="utterance_mvn")
     with pytest.raises(ExportError, match="utterance_mvn uses statistics of the whole utterance"):
         export_asr_encoder(utterance_mvn, args_of(tmp_path), tmp_path / "c")

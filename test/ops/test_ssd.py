@@ -125,3 +125,17 @@ def test_cuda_dispatch_uses_mamba_ssms_chunk_scan(monkeypatch):
     assert keywords["D"] is args["D"] and keywords["dt_bias"] is args["dt_bias"]
     assert keywords["initial_states"] is args["initial_states"]
     assert keywords["dt_softplus"] is True and keywords["return_final_states"] is True
+
+
+@pytest.mark.parametrize("L, ng", [(37, 1), (1, 2)])
+def test_the_export_path_is_the_same_recurrence(monkeypatch, L, ng):
+    """While exporting, ssd_scan runs the recurrence as one scan over time (no chunks)."""
+    from espnet_mamba.ops import ssd
+
+    args = inputs(2, L, 4, 3, ng, 5)
+    monkeypatch.setattr(ssd, "is_exporting", lambda: True)
+    monkeypatch.setattr(ssd, "ssd_chunked", None)  # not reached
+    y, S = ssd_scan(**args, chunk_size=8, dt_softplus=True, return_final_states=True)
+    y_ref, S_ref = recurrence(**args, dt_softplus=True)
+    torch.testing.assert_close(y, y_ref, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(S, S_ref, rtol=1e-10, atol=1e-10)

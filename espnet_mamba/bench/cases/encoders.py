@@ -11,10 +11,11 @@ FBANK_DIM = 80
 FRAMES_PER_SECOND = 100
 
 # kind -> (reference config, entries changed); "S": the configs as they are (ConMamba and
-# Conformer S: d_model 144, 12 blocks; Mamba: d_model 256, 18 blocks; Transformer:
-# d_model 192, 12 blocks; all about 10M parameters).
+# Conformer S: d_model 144, 12 blocks; ConMamba-2: ConMamba S with Mamba-2 mixers; Mamba:
+# d_model 256, 18 blocks; Transformer: d_model 192, 12 blocks; all about 10M parameters).
 CONFIGS: Dict[str, tuple] = {
     "conmamba": ("asr/train_asr_conmamba_ctc_s.yaml", {}),
+    "conmamba2": ("asr/train_asr_conmamba2_s.yaml", {}),
     "mamba_bi": ("asr/train_asr_mamba_cross_mamba_s.yaml", {}),
     "mamba_causal": ("asr/train_asr_mamba_cross_mamba_s.yaml", {"bidirectional": False}),
     "conformer": ("asr/train_asr_conformer_ctc_s.yaml", {}),
@@ -24,13 +25,15 @@ CONFIGS: Dict[str, tuple] = {
 QUICK: Dict[str, Dict[str, Any]] = {
     "conmamba": dict(output_size=16, linear_units=32, num_blocks=1, d_state=4,
                      cnn_module_kernel=7),
+    "conmamba2": dict(output_size=16, linear_units=32, num_blocks=1, d_state=4,
+                      cnn_module_kernel=7, headdim=8, chunk_size=16),
     "mamba_bi": dict(output_size=16, num_blocks=1, d_state=4),
     "mamba_causal": dict(output_size=16, num_blocks=1, d_state=4),
     "conformer": dict(output_size=16, attention_heads=2, linear_units=32, num_blocks=1,
                       cnn_module_kernel=7),
     "transformer": dict(output_size=16, attention_heads=2, linear_units=32, num_blocks=1),
 }
-LABELS = {"conmamba": "ConMamba", "mamba_bi": "Mamba (bidirectional)",
+LABELS = {"conmamba": "ConMamba", "conmamba2": "ConMamba-2", "mamba_bi": "Mamba (bidirectional)",
           "mamba_causal": "Mamba (unidirectional)", "conformer": "Conformer",
           "transformer": "Transformer"}
 SIZES = ("S", "quick")
