@@ -21,6 +21,12 @@ def is_exporting() -> bool:
     return torch.compiler.is_exporting() or torch.onnx.is_in_onnx_export()
 
 
+def _time_major(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Move the time axis ``dim`` first, contiguous: broadcasting strided views makes
+    torch.export guard on the length."""
+    return x.movedim(dim, 0).contiguous()
+
+
 def _step(h: torch.Tensor, xs: Tuple[torch.Tensor, torch.Tensor, torch.Tensor]):
     dA, dBu, C = xs  # (batch, dim, N) each
     h = dA * h + dBu
@@ -40,16 +46,11 @@ def scan_export(
     None.  Returns y (batch, dim, L) and the last state (batch, dim, N)."""
     nb, dim, _ = u.shape
     rep = dim // B.shape[1]
-
-    def time_major(x: torch.Tensor) -> torch.Tensor:
-        # contiguous: broadcasting strided views makes torch.export guard on the length
-        return x.movedim(-1, 0).contiguous()
-
-    B = time_major(B).repeat_interleave(rep, dim=2)  # (L, batch, dim, N)
-    C = time_major(C).repeat_interleave(rep, dim=2)
-    delta_t = time_major(delta).unsqueeze(-1)  # (L, batch, dim, 1)
+    B = _time_major(B, -1).repeat_interleave(rep, dim=2)  # (L, batch, dim, N)
+    C = _time_major(C, -1).repeat_interleave(rep, dim=2)
+    delta_t = _time_major(delta, -1).unsqueeze(-1)  # (L, batch, dim, 1)
     dA = torch.exp(delta_t * A)
-    dBu = delta_t * time_major(u).unsqueeze(-1) * B
+    dBu = delta_t * _time_major(u, -1).unsqueeze(-1) * B
     h = u.new_zeros(nb, dim, A.shape[1]) if h0 is None else h0.to(u.dtype)
     last, ys = scan(_step, h, (dA, dBu, C))
     return ys.permute(1, 2, 0), last
@@ -75,16 +76,12 @@ def ssd_export(
     None.  Returns y (batch, L, heads, headdim) and the final states."""
     nb, _, nh, hd = x.shape
     rep = nh // B.shape[2]
-
-    def time_major(t: torch.Tensor) -> torch.Tensor:
-        return t.movedim(1, 0).contiguous()  # as scan_export: no strided broadcasts
-
-    B = time_major(B).repeat_interleave(rep, dim=2)  # (L, batch, heads, N)
-    C = time_major(C).repeat_interleave(rep, dim=2)
-    dt_t = time_major(dt)[..., None, None]  # (L, batch, heads, 1, 1)
+    B = _time_major(B, 1).repeat_interleave(rep, dim=2)  # (L, batch, heads, N)
+    C = _time_major(C, 1).repeat_interleave(rep, dim=2)
+    dt_t = _time_major(dt, 1)[..., None, None]  # (L, batch, heads, 1, 1)
     dA = torch.exp(dt_t * A[:, None, None])
-    dBx = dt_t * time_major(x).unsqueeze(-1) * B.unsqueeze(-2)  # (L, batch, heads, hd, N)
+    dBx = dt_t * _time_major(x, 1).unsqueeze(-1) * B.unsqueeze(-2)  # (L, batch, heads, hd, N)
     S = (x.new_zeros(nb, nh, hd, B.shape[-1]) if initial_states is None
          else initial_states.to(x.dtype))
     final, ys = scan(_ssd_step, S, (dA, dBx, C))
-    return ys.movedim(0, 1).contiguous(), final  # contiguous: as time_major
+    return ys.movedim(0, 1).contiguous(), final  # contiguous: as _time_major
