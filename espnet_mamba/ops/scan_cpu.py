@@ -44,6 +44,7 @@ from numba import types
 from numba.extending import intrinsic, overload
 
 CHUNK = 64
+CHANNEL_BLOCK = 16  # channels per pass of the backward (see _backward_kernel)
 
 _JIT = dict(nogil=True, fastmath=True, cache=True, error_model="numpy")
 
@@ -119,43 +120,61 @@ def _backward_kernel(
     for i in numba.prange(nb * n_parts):
         b = i // n_parts
         p = i % n_parts
-        h_buf = np.empty((chunk + 1, N), dtype=u.dtype)
-        e_buf = np.empty((chunk, N), dtype=u.dtype)
-        for d in range(p * per_part, min(dim, (p + 1) * per_part)):
-            g = d // per_group
-            grad_h = dh_last[b, d].copy()
+        h_buf = np.empty((chunk + 1, CHANNEL_BLOCK, N), dtype=u.dtype)
+        e_buf = np.empty((chunk, CHANNEL_BLOCK, N), dtype=u.dtype)
+        grad_h = np.empty((CHANNEL_BLOCK, N), dtype=u.dtype)
+        grad_A = np.empty((CHANNEL_BLOCK, N), dtype=u.dtype)
+        grad_B = np.empty(N, dtype=u.dtype)
+        grad_C = np.empty(N, dtype=u.dtype)
+        d_end = min(dim, (p + 1) * per_part)
+        d0 = p * per_part
+        while d0 < d_end:  # blocks of channels within one group
+            g = d0 // per_group
+            nd = min(d_end, d0 + CHANNEL_BLOCK, (g + 1) * per_group) - d0
+            grad_h[:nd] = dh_last[b, d0:d0 + nd]
+            grad_A[:nd] = 0
             for c in range(n_chunks - 1, -1, -1):
                 t0 = c * chunk
                 t1 = min(L, t0 + chunk)
-                h_buf[0] = h_ckpt[b, d, c]
-                for t in range(t0, t1):
+                for j in range(nd):  # the chunk's states, from its checkpoint
+                    d = d0 + j
+                    h_buf[0, j] = h_ckpt[b, d, c]
+                    for t in range(t0, t1):
+                        k = t - t0
+                        dt = delta[b, d, t]
+                        x = dt * u[b, d, t]
+                        for n in range(N):
+                            e = _exp(dt * A[d, n])
+                            e_buf[k, j, n] = e
+                            h_buf[k + 1, j, n] = e * h_buf[k, j, n] + x * B[b, g, t, n]
+                for t in range(t1 - 1, t0 - 1, -1):  # the adjoint recurrence
                     k = t - t0
-                    dt = delta[b, d, t]
-                    x = dt * u[b, d, t]
-                    for n in range(N):
-                        e = _exp(dt * A[d, n])
-                        e_buf[k, n] = e
-                        h_buf[k + 1, n] = e * h_buf[k, n] + x * B[b, g, t, n]
-                for t in range(t1 - 1, t0 - 1, -1):
-                    k = t - t0
-                    dt = delta[b, d, t]
-                    uu = u[b, d, t]
-                    gy = dy[b, d, t]
-                    sum_du = u.dtype.type(0)
-                    sum_dd = u.dtype.type(0)
-                    for n in range(N):
-                        gn = grad_h[n] + gy * C[b, g, t, n]
-                        dC[p, b, g, t, n] += gy * h_buf[k + 1, n]
-                        w = gn * h_buf[k, n] * e_buf[k, n]
-                        dA[b, d, n] += w * dt
-                        bn = B[b, g, t, n]
-                        sum_dd += w * A[d, n] + gn * bn * uu
-                        sum_du += gn * bn
-                        dB[p, b, g, t, n] += gn * dt * uu
-                        grad_h[n] = gn * e_buf[k, n]
-                    du[b, d, t] = sum_du * dt
-                    ddelta[b, d, t] = sum_dd
-            dh0[b, d] = grad_h
+                    grad_B[:] = 0
+                    grad_C[:] = 0
+                    for j in range(nd):
+                        d = d0 + j
+                        dt = delta[b, d, t]
+                        uu = u[b, d, t]
+                        gy = dy[b, d, t]
+                        sum_du = u.dtype.type(0)
+                        sum_dd = u.dtype.type(0)
+                        for n in range(N):
+                            gn = grad_h[j, n] + gy * C[b, g, t, n]
+                            grad_C[n] += gy * h_buf[k + 1, j, n]
+                            w = gn * h_buf[k, j, n] * e_buf[k, j, n]
+                            grad_A[j, n] += w * dt
+                            bn = B[b, g, t, n]
+                            sum_dd += w * A[d, n] + gn * bn * uu
+                            sum_du += gn * bn
+                            grad_B[n] += gn * dt * uu
+                            grad_h[j, n] = gn * e_buf[k, j, n]
+                        du[b, d, t] = sum_du * dt
+                        ddelta[b, d, t] = sum_dd
+                    dB[p, b, g, t] += grad_B
+                    dC[p, b, g, t] += grad_C
+            dh0[b, d0:d0 + nd] = grad_h[:nd]
+            dA[b, d0:d0 + nd] = grad_A[:nd]
+            d0 += nd
 
 
 def _compile(kernel, parallel: bool):
