@@ -58,6 +58,28 @@ def test_matches_reference_outputs_and_gradients(L, groups, dtype, tol):
                                    atol=tol * 10, msg=k)
 
 
+@pytest.mark.parametrize("given", [("D",), ("z",), ("delta_bias",), ("D", "z")])
+@pytest.mark.parametrize("softplus", [False, True])
+def test_each_option_alone_matches_reference(given, softplus):
+    """Every subset of bias, softplus, D and the gate matches, incl. large steps (past
+    softplus' threshold of 20)."""
+    inp = make_inputs(L=70, dtype=torch.float64)
+    delta = inp["delta"].abs() * 0.2
+    delta[:, :, ::7] += 21.0 if softplus else 0.0  # the threshold branch
+    leaves = {k: inp[k].clone().requires_grad_(True) for k in ("u", "A", "B", "C") + given}
+    leaves["delta"] = delta.requires_grad_(True)
+    results = []
+    for fn in (selective_scan, scan_reference):
+        for t in leaves.values():
+            t.grad = None
+        y = fn(**leaves, delta_softplus=softplus)
+        y = y[0] if isinstance(y, tuple) else y
+        (y * torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y)).sum().backward()
+        results.append([y.detach()] + [t.grad.clone() for t in leaves.values()])
+    for name, a, b in zip(["y"] + list(leaves), *results):
+        torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9, msg=name)
+
+
 def test_plain_scan_without_options():
     inp = make_inputs(L=65)
     y = selective_scan(inp["u"], inp["delta"].abs(), inp["A"], inp["B"], inp["C"])
