@@ -3,7 +3,9 @@
 The forward pass runs the recurrence once per (batch, channel) in parallel and keeps
 only the state at the start of every ``CHUNK`` steps.  The backward pass walks the
 chunks in reverse: it recomputes the chunk's states from its checkpoint into a small
-buffer, then runs the adjoint recurrence.  Memory is therefore
+buffer, then runs the adjoint recurrence, ``CHANNEL_BLOCK`` channels of a group at a
+time (they share the B and C rows, whose gradients are summed over the block before
+one write).  Memory is therefore
 ``O(batch * dim * (L / CHUNK) * N)`` for the saved states, linear in ``L``.
 
 The inner loops run over the N state entries, which LLVM vectorizes; for float32 the
