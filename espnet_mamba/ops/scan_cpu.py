@@ -288,7 +288,7 @@ class SelectiveScanCPU(torch.autograd.Function):
             n_parts = min(dim, -(-threads // nb))
             du = torch.empty_like(u)
             ddelta = torch.empty_like(u)
-            dA = u.new_zeros(nb, dim, A.shape[1])
+            dA = u.new_empty(nb, dim, A.shape[1])  # every entry written by the kernel
             dB = u.new_zeros((n_parts,) + tuple(B.shape))
             dC = u.new_zeros((n_parts,) + tuple(C.shape))
             dh0 = torch.empty_like(dh_last)
