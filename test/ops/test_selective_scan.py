@@ -65,7 +65,7 @@ def test_each_option_alone_matches_reference(given, softplus):
     softplus' threshold of 20)."""
     inp = make_inputs(L=70, dtype=torch.float64)
     delta = inp["delta"].abs() * 0.2
-    delta[:, :, ::7] += 21.0 if softplus else 0.0  # the threshold branch
+    delta[:, :, ::7] += 21.0 if softplus else 0.0  # steps past softplus' threshold
     leaves = {k: inp[k].clone().requires_grad_(True) for k in ("u", "A", "B", "C") + given}
     leaves["delta"] = delta.requires_grad_(True)
     results = []
