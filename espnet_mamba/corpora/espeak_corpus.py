@@ -1,14 +1,18 @@
-"""A synthetic speech corpus spoken by espeak-ng voices, as Kaldi-style data dirs.
+"""A synthetic speech corpus spoken by espeak-ng and Festival voices, as Kaldi-style
+data dirs.
 
 Sentences come from a small grammar (about 200 words, many thousand distinct
-sentences): :func:`sentences` draws distinct ones, never those of an ``exclude`` set, so
-dev and test sentences never occur in train.  :func:`plan` gives each sentence a voice
-(in turn), a speed and a pitch; :func:`write_set` synthesizes a set in fresh processes
-(:mod:`espnet_mamba.corpora.espeak_engine`) and writes its data dir with a
-``synthesis`` file naming the engine and its version, the seed and the voices (audio
-differs between espeak-ng versions).
+sentences; :func:`sentences`) or from WordNet's usage examples
+(:mod:`espnet_mamba.corpora.wordnet_text`; :func:`draw`); either way dev and test
+sentences never occur in train.  :func:`plan` gives each sentence a voice (in turn), a
+speed and a pitch; :func:`write_set` synthesizes a set, espeak-ng voices in fresh
+processes (:mod:`espnet_mamba.corpora.espeak_engine`), ``festival:<voice>`` voices in
+Festival (:mod:`espnet_mamba.corpora.festival_engine`), and writes its data dir with a
+``synthesis`` file naming the engines and their versions, the seed and the voices (audio
+differs between engine versions).
 """
 import random
+import re
 from functools import partial
 from math import gcd
 from pathlib import Path
@@ -18,6 +22,7 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from espnet_mamba.corpora import festival_engine
 from espnet_mamba.corpora.espeak_engine import (
     EspeakError,
     EspeakNG,
@@ -29,6 +34,7 @@ from espnet_mamba.data import DataError, atomic_dir, spk2utt, write_table
 TRAIN_VOICES = ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb-scotland+f1", "en-029+m2",
                 "en-us-nyc+f4", "en-gb-x-rp+m4", "en+f3"]
 HELD_OUT_VOICES = ["en-gb-x-gbclan+f5", "en-gb-x-gbcwmd+m6"]
+GRAMMAR = "grammar: espnet_mamba.corpora.espeak_corpus"  # the text source, as notes name it
 
 # One planned utterance: (utt, text, voice, speed in words per minute, pitch 0-99).
 Item = Tuple[str, str, str, int, int]
@@ -95,6 +101,18 @@ def sentences(count: int, rng: random.Random, exclude: set) -> List[str]:
     return list(out)
 
 
+def draw(pool: Sequence[str], count: int, rng: random.Random, exclude: set) -> List[str]:
+    """``count`` distinct sentences of ``pool`` not in ``exclude``, in a random order.
+
+    Raises:
+        DataError: ``pool`` has fewer new sentences than ``count``.
+    """
+    fresh = sorted(set(pool) - exclude)
+    if len(fresh) < count:
+        raise DataError(f"the text source has only {len(fresh)} new sentences of {count}")
+    return rng.sample(fresh, count)
+
+
 def speak(text: str, voice: str, speed: int, pitch: int, path: Path, fs: int) -> float:
     """Synthesize ``text`` with espeak-ng and write ``fs`` Hz 16-bit mono; returns seconds."""
     engine = EspeakNG.get()
@@ -111,22 +129,38 @@ def _speak_item(item: Tuple[str, str, int, int, Path], fs: int) -> float:
 
 
 def check_voices(voices: Sequence[str]) -> None:
-    """Every voice must be known to espeak-ng.
+    """Every voice must be known to espeak-ng, or, as ``festival:<voice>``, to Festival.
 
     Raises:
-        DataError: naming the first unknown voice, or why the library does not load.
+        DataError: naming the first unknown voice, or why an engine does not load.
     """
     try:
-        engine = EspeakNG.get()
-        for voice in voices:
-            engine.set_voice(voice)
-    except EspeakError as exc:
+        festival_engine.check_voices([v for v in voices if festival_engine.is_festival(v)])
+        espeak = [v for v in voices if not festival_engine.is_festival(v)]
+        if espeak:
+            engine = EspeakNG.get()
+            for voice in espeak:
+                engine.set_voice(voice)
+    except (EspeakError, festival_engine.FestivalError) as exc:
         raise DataError(str(exc)) from None
 
 
-def synthesis_note(seed: int, voices: Sequence[str]) -> str:
-    """The ``synthesis`` file of a data dir: engine and version, seed, voices."""
-    return f"engine {engine_description()}\nseed {seed}\nvoices {' '.join(voices)}\n"
+def synthesis_note(seed: int, voices: Sequence[str], text: str = GRAMMAR) -> str:
+    """The ``synthesis`` file of a data dir: text source, engines and versions, seed,
+    voices."""
+    engines = []
+    if any(not festival_engine.is_festival(v) for v in voices):
+        engines.append(engine_description())
+    if any(festival_engine.is_festival(v) for v in voices):
+        engines.append(festival_engine.version())
+    return (f"text {text}\nengine {'; '.join(engines)}\nseed {seed}\n"
+            f"voices {' '.join(voices)}\n")
+
+
+def speaker_id(voice: str) -> str:
+    """The speaker id of a voice: ``en-us+m1`` -> ``en-us-m1``, ``festival:kal_diphone``
+    -> ``festival-kal-diphone`` (no ``_``: it separates speaker and utterance ids)."""
+    return re.sub(r"[+:_]", "-", voice)
 
 
 def plan(texts: List[str], voices: List[str], prefix: str, rng: random.Random,
@@ -137,9 +171,8 @@ def plan(texts: List[str], voices: List[str], prefix: str, rng: random.Random,
     items = []
     for i, text in enumerate(texts):
         voice = voices[i % len(voices)]
-        speaker = voice.replace("+", "-")
-        items.append((f"{speaker}_{prefix}{i:05d}", text, voice, rng.randint(*speed_range),
-                      rng.randint(*pitch_range)))
+        items.append((f"{speaker_id(voice)}_{prefix}{i:05d}", text, voice,
+                      rng.randint(*speed_range), rng.randint(*pitch_range)))
     return items
 
 
@@ -150,10 +183,18 @@ def write_set(name: str, items: Sequence[Item], out: Path, wavdir: Path, fs: int
     ``wavdir/name/``; returns hours.  The data dir appears only when complete."""
     (wavdir / name).mkdir(parents=True, exist_ok=True)
     paths = [(wavdir / name / f"{utt}.wav").resolve() for utt, *_ in items]
-    seconds = map_in_fresh_processes(
-        partial(_speak_item, fs=fs),
-        [(text, voice, speed, pitch, path)
-         for (_, text, voice, speed, pitch), path in zip(items, paths)], jobs)
+    by_festival = [festival_engine.is_festival(item[2]) for item in items]
+    espeak = [(text, voice, speed, pitch, path)
+              for (_, text, voice, speed, pitch), path, fest in zip(items, paths, by_festival)
+              if not fest]
+    festival = [(text, voice[len(festival_engine.PREFIX):], speed, path)
+                for (_, text, voice, speed, _), path, fest in zip(items, paths, by_festival)
+                if fest]
+    try:
+        seconds = (map_in_fresh_processes(partial(_speak_item, fs=fs), espeak, jobs)
+                   + festival_engine.synthesize(festival, fs, jobs))
+    except festival_engine.FestivalError as exc:
+        raise DataError(str(exc)) from None
     utt2spk = {utt: utt.split("_")[0] for utt, *_ in items}
     with atomic_dir(out / name) as tmp:
         write_table(str(tmp / "wav.scp"), {item[0]: str(p) for item, p in zip(items, paths)})

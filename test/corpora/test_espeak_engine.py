@@ -82,7 +82,8 @@ def test_every_generated_data_dir_names_its_engine_seed_and_voices(tmp_path):
                              "--num_train", "2", "--num_dev", "1", "--num_test", "2", "--seed", "7"])
     for dset in ("train", "dev", "test"):
         note = (tmp_path / "data" / dset / "synthesis").read_text().splitlines()
-        assert note[0] == f"engine {engine_description()}"
-        assert note[1] == "seed 7"
-        assert note[2].startswith("voices en-")
+        assert note[0] == "text grammar: espnet_mamba.corpora.espeak_corpus"
+        assert note[1] == f"engine {engine_description()}"
+        assert note[2] == "seed 7"
+        assert note[3].startswith("voices en-")
     assert "en-gb-x-gbclan+f5" in (tmp_path / "data" / "test" / "synthesis").read_text()

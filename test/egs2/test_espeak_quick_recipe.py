@@ -46,7 +46,7 @@ def test_every_stage_ran_with_progress_and_the_closing_lines(run):
     assert f"results: {EXP}/RESULTS.md" in out
     assert "    REF: " in out and "    HYP: " in out
     note = (recipe / "data" / "train" / "synthesis").read_text()
-    assert note.startswith("engine libespeak-ng ")
+    assert note.startswith("text grammar: ") and "\nengine libespeak-ng " in note
 
 
 def test_results_beat_chance_on_unseen_sentences_and_voices(run):

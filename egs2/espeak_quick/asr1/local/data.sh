@@ -9,15 +9,6 @@ set -euo pipefail
 opts=(--num_train 1500 --num_dev 100 --num_test 200)
 "$(dirname "$0")/../../../espeak_en/asr1/local/data.sh" "${opts[@]}" "$@"
 
-split() {  # split NAME PATTERN: data/NAME = the utterances of data/test whose id matches
-    mkdir -p "data/$1"
-    for f in wav.scp text utt2spk; do
-        awk -v p="$2" '$1 ~ p' "data/test/${f}" >"data/$1/${f}"
-    done
-    awk '{ u[$2] = u[$2] " " $1 } END { for (s in u) print s u[s] }' "data/$1/utt2spk" |
-        LC_ALL=C sort >"data/$1/spk2utt"
-    cp data/test/synthesis "data/$1/"
-    echo "data/$1: $(wc -l <"data/$1/wav.scp") utterances"
-}
-split test_seen "_ts[0-9]+$"
-split test_heldout "_th[0-9]+$"
+subset="$(dirname "$0")/../../../TEMPLATE/lib/subset_data_dir.sh"
+"${subset}" data/test data/test_seen "_ts[0-9]+$"
+"${subset}" data/test data/test_heldout "_th[0-9]+$"
