@@ -5,15 +5,19 @@
 
 Both inputs are Kaldi ``text`` files; writes ``<output_dir>/score_{wer,cer}/`` with
 ``ref.trn``, ``hyp.trn``, ``result.txt`` and ``summary.json``
-(:mod:`espnet_mamba.eval.asr`), and prints the error rates.
+(:mod:`espnet_mamba.eval.asr`), and prints the error rates.  With ``--vocab_text
+data/train/text`` it also splits the word errors by whether the reference word occurs in
+that text (in-vocabulary / OOV words), printed and written to
+``score_wer/vocabulary_split.json``.
 """
 import argparse
+import json
 import os
 from typing import List, Optional
 
 from espnet_mamba.bin import reported
 from espnet_mamba.data import read_table
-from espnet_mamba.eval.asr import UNITS, write_score_dir
+from espnet_mamba.eval.asr import UNITS, score, vocabulary_split, words, write_score_dir
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -21,6 +25,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--ref", required=True, help="reference Kaldi text file")
     parser.add_argument("--hyp", required=True, help="hypothesis Kaldi text file")
     parser.add_argument("--output_dir", required=True, help="gets score_wer/ and score_cer/")
+    parser.add_argument("--vocab_text", default=None,
+                        help="a Kaldi text file (the training text): also split the word "
+                             "errors into its words and the others (OOV)")
     args = parser.parse_args(argv)
     with reported("score_asr"):
         refs, hyps = read_table(args.ref, "references"), read_table(args.hyp, "hypotheses")
@@ -29,6 +36,17 @@ def main(argv: Optional[List[str]] = None) -> None:
                                      refs, hyps, tokenize)
             print(f"{unit.upper()} {counts.percentages()['Err']:.1f}% "
                   f"({counts.err}/{counts.wrd}) on {args.output_dir}")
+        if args.vocab_text:
+            vocab = {w for text in read_table(args.vocab_text, "vocabulary text").values()
+                     for w in text.split()}
+            split = vocabulary_split(score(refs, hyps, words)[1], vocab)
+            for name, counts in split.items():
+                print(f"WER of {name} reference words (Sub+Del) "
+                      f"{counts.percentages()['Err']:.1f}% ({counts.err}/{counts.wrd})")
+            path = os.path.join(args.output_dir, "score_wer", "vocabulary_split.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({name: {"words": c.wrd, "errors": c.err, "sub": c.sub,
+                                  "del": c.dele} for name, c in split.items()}, f, indent=1)
 
 
 if __name__ == "__main__":

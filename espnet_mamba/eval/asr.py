@@ -134,6 +134,21 @@ def score(refs: Dict[str, str], hyps: Dict[str, str],
     return counts, alignments
 
 
+def vocabulary_split(alignments: Dict[str, List[Step]], vocab: set) -> Dict[str, Counts]:
+    """Word counts split by the reference word: ``in_vocab`` (in ``vocab``, e.g. the
+    training text's words) and ``oov``.  Each correct, substituted or deleted reference
+    word counts in its class; insertions belong to no reference word and count in
+    neither, so ``Err`` here is (Sub + Del) / reference words of the class."""
+    split = {"in_vocab": Counts(), "oov": Counts()}
+    for steps in alignments.values():
+        for cls in split:
+            split[cls].add([step for step in steps if step[0] != "I"
+                            and (step[1] in vocab) == (cls == "in_vocab")])
+    for counts in split.values():  # sentences are not split: Snt and S.Err say nothing here
+        counts.snt = counts.snt_err = 0
+    return split
+
+
 def write_score_dir(out_dir: str, refs: Dict[str, str], hyps: Dict[str, str],
                     tokenize: Callable[[str], List[str]]) -> Counts:
     """Write ref.trn, hyp.trn, result.txt and summary.json; returns the counts."""

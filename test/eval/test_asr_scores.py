@@ -111,6 +111,22 @@ def test_score_dir_files(tmp_path):
         "t h e <space> c a t <space> s a t (u1)\n")
 
 
+def test_word_errors_split_by_training_vocabulary(tmp_path, capsys):
+    (tmp_path / "train").write_text("t1 the cat sat\nt2 on a mat\n")
+    (tmp_path / "ref").write_text("u1 the zebra sat on a quilt\nu2 a cat naps\n")
+    (tmp_path / "hyp").write_text("u1 the zebra sad on quilt x\nu2 a cap nap\n")
+    score_asr.main(["--ref", str(tmp_path / "ref"), "--hyp", str(tmp_path / "hyp"),
+                    "--output_dir", str(tmp_path), "--vocab_text", str(tmp_path / "train")])
+    # u1: the C, zebra C (oov), sat->sad S, on C, a D, quilt C (oov), x I (in neither)
+    # u2: a C, cat->cap S, naps->nap S (oov)
+    split = json.loads((tmp_path / "score_wer" / "vocabulary_split.json").read_text())
+    assert split == {"in_vocab": {"words": 6, "errors": 3, "sub": 2, "del": 1},
+                     "oov": {"words": 3, "errors": 1, "sub": 1, "del": 0}}
+    out = capsys.readouterr().out
+    assert "WER of in_vocab reference words (Sub+Del) 50.0% (3/6)" in out
+    assert "WER of oov reference words (Sub+Del) 33.3% (1/3)" in out
+
+
 def test_missing_hypothesis_is_an_error(tmp_path, capsys):
     (tmp_path / "ref").write_text("u1 a\nu2 b\n")
     (tmp_path / "hyp").write_text("u1 a\n")
