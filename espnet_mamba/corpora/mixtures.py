@@ -120,20 +120,35 @@ def synthesize(mixture: Mixture, wavdir: Path, fs: int, mode: str) -> float:
     return len(mixed) / fs
 
 
-def tables(mixtures: Sequence[Mixture], wavdir: Path) -> Dict[str, Dict[str, str]]:
-    """The data dir's tables: ``wav.scp`` (mixture), ``spk{1,2}.scp``, ``utt2spk`` (the
-    voice pair), ``spk2utt`` and ``text_spk{1,2}``."""
+# One mixture's row of the tables: (utt, ((speaker 1, text 1), (speaker 2, text 2))).
+Row = Tuple[str, Sequence[Tuple[str, str]]]
+
+
+def tables(rows: Sequence[Row], wavdir: Path) -> Dict[str, Dict[str, str]]:
+    """The data dir's tables: ``wav.scp`` (mixture), ``spk{1,2}.scp`` (audio in
+    ``wavdir/{mix,s1,s2}/<utt>.wav``), ``utt2spk`` (the speaker pair), ``spk2utt`` and
+    ``text_spk{1,2}``."""
     out: Dict[str, Dict[str, str]] = {name: {} for name in
                                       ("wav.scp", "spk1.scp", "spk2.scp", "utt2spk",
                                        "text_spk1", "text_spk2")}
-    for m in mixtures:
-        out["wav.scp"][m.utt] = f"{wavdir / 'mix' / m.utt}.wav"
-        out["utt2spk"][m.utt] = "_".join(s.speaker for s in m.sources)
-        for i, source in enumerate(m.sources, 1):
-            out[f"spk{i}.scp"][m.utt] = f"{wavdir / f's{i}' / m.utt}.wav"
-            out[f"text_spk{i}"][m.utt] = source.text
+    for utt, sources in rows:
+        out["wav.scp"][utt] = f"{wavdir / 'mix' / utt}.wav"
+        out["utt2spk"][utt] = "_".join(speaker for speaker, _ in sources)
+        for i, (_, text) in enumerate(sources, 1):
+            out[f"spk{i}.scp"][utt] = f"{wavdir / f's{i}' / utt}.wav"
+            out[f"text_spk{i}"][utt] = text
     out["spk2utt"] = spk2utt(out["utt2spk"])
     return out
+
+
+def write_tables(out: Path, name: str, rows: Sequence[Row], audio_dir: Path,
+                 note: str) -> None:
+    """The data dir ``out/name`` of :func:`tables` and a ``synthesis`` file holding
+    ``note``, appearing only when complete."""
+    with atomic_dir(out / name) as tmp:
+        for table, entries in tables(rows, audio_dir).items():
+            write_table(str(tmp / table), entries)
+        (tmp / "synthesis").write_text(note)
 
 
 def write_set(name: str, mixtures: Sequence[Mixture], out: Path, wavdir: Path, fs: int,
@@ -146,10 +161,8 @@ def write_set(name: str, mixtures: Sequence[Mixture], out: Path, wavdir: Path, f
         (audio_dir / sub).mkdir(parents=True, exist_ok=True)
     seconds = map_in_fresh_processes(partial(synthesize, wavdir=audio_dir, fs=fs, mode=mode),
                                      mixtures, jobs)
-    with atomic_dir(out / name) as tmp:
-        for table, rows in tables(mixtures, audio_dir).items():
-            write_table(str(tmp / table), rows)
-        (tmp / "synthesis").write_text(note)
+    rows = [(m.utt, [(s.speaker, s.text) for s in m.sources]) for m in mixtures]
+    write_tables(out, name, rows, audio_dir, note)
     return sum(seconds) / 3600
 
 
