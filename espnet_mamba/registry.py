@@ -33,7 +33,8 @@ _COMPONENTS: Dict[str, Dict[str, str]] = {
         "cross_mamba": "espnet_mamba.asr.decoder.cross_mamba_decoder:CrossMambaDecoder",
     },
     "enh_separator": {"mamba": "espnet_mamba.enh.separator.mamba_separator:MambaSeparator"},
-    "tts": {"mamba_tts": "espnet_mamba.tts.mamba_tts:MambaTTS"},
+    "tts": {"mamba_tts": "espnet_mamba.tts.mamba_tts:MambaTTS",
+            "mamba_fastspeech": "espnet_mamba.tts.mamba_fastspeech:MambaFastSpeech"},
 }
 
 # Which ClassChoices hold each kind: the task's own, and the copies other tasks make.

@@ -67,6 +67,7 @@ def test_every_class_also_answers_to_its_alias():
     assert "espnet_mamba.cross_mamba" in asr.decoder_choices.classes
     assert "espnet_mamba.mamba" in enh.separator_choices.classes
     assert "espnet_mamba.mamba_tts" in tts.tts_choices.classes
+    assert "espnet_mamba.mamba_fastspeech" in tts.tts_choices.classes
 
 
 FAKE_BUILTIN = """

@@ -114,9 +114,10 @@ def parse_tts_args(config: Path, files: dict):
     ])
 
 
-def tts_task_config(root: Path) -> Path:
-    """A saved TTSTask config (as training writes it) naming ``tts: mamba_tts``
-    (reduction factor 2, 20 mel bins at 8 kHz); returns its path."""
+def tts_task_config(root: Path, tts: str = "mamba_tts", tts_conf: dict = None) -> Path:
+    """A saved TTSTask config (as training writes it) naming ``tts`` with ``tts_conf``
+    (default: a tiny ``mamba_tts``, reduction factor 2), 20 mel bins at 8 kHz; returns
+    its path."""
     from espnet2.tasks.tts import TTSTask
 
     files = write_tts_files(root)
@@ -126,8 +127,8 @@ def tts_task_config(root: Path) -> Path:
         "feats_extract_conf": {"fs": 8000, "n_fft": 256, "hop_length": 64, "n_mels": N_MELS,
                                "fmin": 0, "fmax": 4000},
         "normalize": "global_mvn",
-        "tts": "mamba_tts",
-        "tts_conf": dict(TINY_TTS_CONF, reduction_factor=2),
+        "tts": tts,
+        "tts_conf": tts_conf or dict(TINY_TTS_CONF, reduction_factor=2),
     }))
     args = parse_tts_args(conf, files)
     TTSTask.build_model(args)  # makes token_list a list, as training does

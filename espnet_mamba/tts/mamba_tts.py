@@ -28,7 +28,8 @@ from espnet_mamba.compat import TransformerLoss
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.bimamba import MixerState
 from espnet_mamba.modules.packing import pack_prefix
-from espnet_mamba.modules.padding import check_lengths, length_mask, mask_frames
+from espnet_mamba.modules.padding import check_lengths, mask_frames
+from espnet_mamba.tts.inputs import check_text, with_eos
 
 LOSS_TYPES = ("L1", "L2", "L1+L2")
 
@@ -219,17 +220,7 @@ class MambaTTS(AbsTTS):
 
     # ------------------------------------------------------------------ checks, inputs
     def _check_text(self, text: torch.Tensor, text_lengths: torch.Tensor) -> None:
-        """Raise ValueError for an empty utterance or a token id outside [0, idim)."""
-        check_lengths(text_lengths, text, "text_lengths")
-        if text_lengths.numel() == 0 or int(text_lengths.min()) < 1:
-            raise ValueError("MambaTTS got an empty text (no tokens to synthesise)")
-        real = text[length_mask(text_lengths, text.shape[1])]
-        bad = real[(real < 0) | (real >= self.idim)]
-        if bad.numel() > 0:
-            raise ValueError(
-                f"token id {int(bad[0])} is outside the vocabulary [0, {self.idim}) "
-                "(does the token list match the model's?)"
-            )
+        check_text(text, text_lengths, self.idim, "MambaTTS")
 
     def _condition(
         self,
@@ -261,9 +252,7 @@ class MambaTTS(AbsTTS):
         return sum(parts).unsqueeze(1) if parts else None
 
     def _with_eos(self, text: torch.Tensor, text_lengths: torch.Tensor) -> torch.Tensor:
-        """Append ``<sos/eos>`` after each utterance's last token: (batch, Lmax + 1)."""
-        xs = F.pad(text, [0, 1], value=0)
-        return xs.scatter(1, text_lengths.unsqueeze(1), self.eos)
+        return with_eos(text, text_lengths, self.eos)
 
     def _groups(self, feats: torch.Tensor) -> torch.Tensor:
         """(batch, T, odim) -> (batch, T // r, r * odim); trailing frames are dropped."""

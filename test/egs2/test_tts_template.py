@@ -257,3 +257,41 @@ def test_decoding_without_a_model_names_the_stage(tmp_path, recipe_env):
     proc = tts_sh(tmp_path, recipe_env, "--stage", "6")
     assert proc.returncode != 0
     assert f"missing {EXP}/valid.loss.ave.pth (the model to decode with: finish stage 5" in proc.stderr
+
+
+TINY_FASTSPEECH = dict(TINY_TTS, tts="mamba_fastspeech",
+                       tts_conf={"adim": 16, "encoder_blocks": 1, "decoder_blocks": 1,
+                                 "d_state": 4, "duration_predictor_chans": 8,
+                                 "postnet_layers": 1, "postnet_units": 16})
+
+
+@pytest.mark.slow
+def test_fastspeech_trains_on_durations_aligned_by_an_asr_model(tmp_path, make_data_dir,
+                                                                 recipe_env):
+    recipe = make_recipe(tmp_path, make_data_dir)
+    (recipe / "conf" / "tiny_fs.yaml").write_text(yaml.safe_dump(TINY_FASTSPEECH))
+    (recipe / "conf" / "decode_fs.yaml").write_text("use_teacher_forcing: false\n")
+    asr_exp = make_asr_model(tmp_path / "asr_recipe")
+    proc = tts_sh(recipe, recipe_env, "--local_data_opts", str(tmp_path / "source"),
+                  "--stop_stage", "6", "--train_config", "conf/tiny_fs.yaml",
+                  "--inference_config", "conf/decode_fs.yaml",
+                  "--durations_asr_exp", str(asr_exp), "--durations_asr_model", "model.pth")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert f"teacher durations of train: CTC alignment with {asr_exp}" in proc.stdout
+    for dset, n in (("train", 6), ("dev", 1)):
+        durations = table(recipe / f"dump/raw/{dset}/durations")
+        text, wav_scp = table(recipe / f"dump/raw/{dset}/text"), table(recipe / f"dump/raw/{dset}/wav.scp")
+        assert sorted(durations) == sorted(text) and len(durations) == n
+        for utt, line in durations.items():
+            ds = [int(d) for d in line.split()]
+            assert len(ds) == len(text[utt]) + 1  # characters (space included) and eos
+            assert sum(ds) == 1 + sf.info(recipe / wav_scp[utt]).frames // 128
+    exp = recipe / "exp/tts_tiny_fs_raw_char"
+    train_log = (exp / "train.log").read_text()
+    assert "duration_loss=" in train_log
+    config = yaml.safe_load((exp / "config.yaml").read_text())
+    assert [p[1] for p in config["train_data_path_and_name_and_type"]] == \
+        ["text", "speech", "durations"]
+    dec = exp / "decode_fs_valid.loss.ave_griffin_lim4" / "test"
+    assert sorted(table(dec / "wav.scp")) == ["s0-te0", "s0-te1"]
+    assert "WARNING: espnet2.bin.tts_inference passes" not in proc.stdout

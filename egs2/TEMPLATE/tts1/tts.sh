@@ -6,7 +6,9 @@
 #   1  data preparation   local/data.sh ${local_data_opts} -> data/<set>/{wav.scp,text,utt2spk,spk2utt}
 #   2  format audio       mono 16-bit audio at --fs in ${dumpdir}/raw/<set>
 #   3  token list         char (optionally with a --cleaner), or phonemes (--token_type phn --g2p ...)
-#   4  collect stats      espnet2.bin.tts_train --collect_stats true (shapes, mel mean/var)
+#   4  collect stats      espnet2.bin.tts_train --collect_stats true (shapes, mel mean/var);
+#                         with --durations_asr_exp first the teacher durations of the
+#                         training and validation sets (espnet_mamba.bin.align_durations)
 #   5  TTS training       espnet2.bin.tts_train (global_mvn-normalised mel targets)
 #   6  decoding           espnet2.bin.tts_inference on every --test_sets set: mel (norm/,
 #                         denorm/) and wav/ (Griffin-Lim, or --vocoder_file)
@@ -73,6 +75,9 @@ tts_stats_dir=""             # stats dir (default ${expdir}/tts_stats_raw_...)
 train_args=""                # extra options of espnet2.bin.tts_train
 feats_normalize=global_mvn   # global_mvn (stage-4 stats) or none
 text_fold_length=150         # length folding of text batches (tokens)
+durations_asr_exp=""         # mamba_fastspeech: <asr recipe>/exp/<asr exp> whose CTC alignment gives
+                             # the teacher durations (${dumpdir}/raw/<set>/durations; --token_type char)
+durations_asr_model=valid.acc.ave.pth  # model file in ${durations_asr_exp}
 speech_fold_length=800       # length folding of speech batches (x100 samples)
 # -- decoding
 inference_config=""          # decoding config of espnet2.bin.tts_inference
@@ -254,6 +259,11 @@ data_opts=(
     --train_data_path_and_name_and_type "${data_feats}/${train_set}/wav.scp,speech,sound"
     --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/text,text,text"
     --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/wav.scp,speech,sound")
+if [ -n "${durations_asr_exp}" ]; then
+    data_opts+=(
+        --train_data_path_and_name_and_type "${data_feats}/${train_set}/durations,durations,text_int"
+        --valid_data_path_and_name_and_type "${data_feats}/${valid_set}/durations,durations,text_int")
+fi
 
 # ---------------------------------------------------------------- stage 4
 if runs 4; then
@@ -263,6 +273,20 @@ if runs 4; then
         for dset in "${train_set}" "${valid_set}"; do
             require_file "${data_feats}/${dset}/.done" "formatted set '${dset}'; run stage 2"
         done
+        if [ -n "${durations_asr_exp}" ]; then
+            [ "${token_type}" = char ] || die "--durations_asr_exp needs --token_type char"
+            hop=$(python3 -c 'import sys, yaml
+print(yaml.safe_load(open(sys.argv[1]))["feats_extract_conf"]["hop_length"])' "${train_config}") ||
+                die "no feats_extract_conf.hop_length in ${train_config}"
+            for dset in "${train_set}" "${valid_set}"; do
+                [ -s "${data_feats}/${dset}/durations" ] && continue  # written atomically
+                log "  teacher durations of ${dset}: CTC alignment with ${durations_asr_exp}"
+                run_logged "${data_feats}/${dset}/logs/align_durations.log" \
+                    python3 -m espnet_mamba.bin.align_durations --asr_exp "${durations_asr_exp}" \
+                    --asr_model "${durations_asr_model}" --data_dir "${data_feats}/${dset}" \
+                    --hop_length "${hop}" --output "${data_feats}/${dset}/durations"
+            done
+        fi
         tmp=$(fresh_tmp "${tts_stats_dir}")
         # shellcheck disable=SC2086  # train_args holds several words
         collect_stats "${tmp}" "${data_feats}/${train_set}" "${data_feats}/${valid_set}" tts_train \
