@@ -10,6 +10,7 @@ from espnet_mamba.asr.decoder.mamba_decoder import MambaDecoder
 from espnet_mamba.asr.encoder.conmamba_encoder import ConMambaEncoder
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder
 from espnet_mamba.enh.separator.mamba_separator import MambaSeparator
+from espnet_mamba.tts.mamba_fastspeech import MambaFastSpeech
 from espnet_mamba.tts.mamba_tts import MambaTTS
 
 # class -> positional arguments ESPnet passes itself, and a small valid config
@@ -22,6 +23,8 @@ BASE = {
     MambaSeparator: ((16,), dict(d_model=16, num_layers=1, d_state=4)),
     MambaTTS: ((10, 8), dict(adim=16, num_blocks=1, d_state=4, dprenet_units=8,
                              postnet_units=8, postnet_layers=1)),
+    MambaFastSpeech: ((10, 8), dict(adim=16, encoder_blocks=1, decoder_blocks=1, d_state=4,
+                                    duration_predictor_chans=8, postnet_units=8)),
 }
 
 # What a user writes in YAML (parsed by yaml, as ESPnet does) -> the argument named.
@@ -67,6 +70,15 @@ RANGE_ERRORS = {
                                ("postnet_layers: -1", "postnet_layers"),
                                ("dprenet_dropout_rate: 1.0", "dprenet_dropout_rate"),
                                ("loss_type: L3", "loss_type")],
+    MambaFastSpeech: COMMON_RANGES + [("encoder_blocks: 0", "encoder_blocks"),
+                                      ("decoder_blocks: 0", "decoder_blocks"),
+                                      ("adim: 0", "adim"),
+                                      ("duration_predictor_kernel_size: 4",
+                                       "duration_predictor_kernel_size"),
+                                      ("postnet_layers: -1", "postnet_layers"),
+                                      ("dropout_rate: 1.0", "dropout_rate"),
+                                      ("bidirectional_type: sideways", "bidirectional_type"),
+                                      ("norm: none", "norm")],
 }
 TYPE_ERRORS_OF = {
     MambaEncoder: TYPE_ERRORS,
@@ -77,6 +89,8 @@ TYPE_ERRORS_OF = {
     + TYPE_ERRORS[3:],
     MambaTTS: [('use_masking: "yes"', "use_masking"), ('adim: "16"', "adim")]
     + TYPE_ERRORS[3:],
+    MambaFastSpeech: [('use_masking: "yes"', "use_masking"),
+                      ('encoder_blocks: "2"', "encoder_blocks")] + TYPE_ERRORS[3:],
 }
 
 
