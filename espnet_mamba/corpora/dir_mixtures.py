@@ -10,16 +10,16 @@ apart, ``min`` or ``max`` length, peak 0.9, the mixture exactly the sum of the w
 references).
 """
 import random
-from math import gcd
+from fractions import Fraction
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 from espnet_mamba.corpora.mixtures import mix, write_tables
 from espnet_mamba.data import DataError, read_mono, read_table
+from espnet_mamba.data.format import change_rate
 
 # (utt, first source utt, second source utt, level of the first above the second in dB)
 Pairing = Tuple[str, str, str, float]
@@ -59,10 +59,7 @@ def pair(utt2spk: Dict[str, str], rng: random.Random, prefix: str, max_snr: floa
 
 def _read(path: str, utt: str, fs: int) -> np.ndarray:
     audio, rate = read_mono(path, "source audio", utt)
-    if rate != fs:
-        g = gcd(fs, rate)
-        audio = resample_poly(audio, fs // g, rate // g)
-    return audio
+    return change_rate(audio, Fraction(fs, rate))
 
 
 def write_set(src_dir: Path, name: str, pairings: Sequence[Pairing], out: Path,

@@ -14,13 +14,14 @@ import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from math import gcd
+from fractions import Fraction
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
+
+from espnet_mamba.data.format import change_rate
 
 PREFIX = "festival:"
 PROGRAM = "festival"
@@ -102,9 +103,7 @@ def _synthesize_block(jobs: Sequence[Job], fs: int) -> List[float]:
         seconds = []
         for path, (_, _, _, out) in zip(raw, jobs):
             audio, rate = sf.read(path, dtype="float32")
-            if rate != fs:
-                g = gcd(fs, rate)
-                audio = resample_poly(audio, fs // g, rate // g).astype(np.float32)
+            audio = change_rate(audio, Fraction(fs, rate))
             sf.write(out, np.clip(audio, -1, 1), fs, subtype="PCM_16")
             seconds.append(len(audio) / fs)
     return seconds

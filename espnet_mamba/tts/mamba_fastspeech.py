@@ -180,9 +180,9 @@ class MambaFastSpeech(AbsTTS):
         self.idim, self.odim, self.eos = idim, odim, idim - 1
         # one speaker, one language (ESPnet's Text2Speech reads these to know)
         self.spks = self.langs = self.spk_embed_dim = None
-        mamba_kwargs = dict(mixer=mixer, d_state=d_state, d_conv=d_conv, expand=expand,
-                            headdim=headdim, ngroups=ngroups, chunk_size=chunk_size,
-                            bidirectional_type=bidirectional_type)
+        mixer_kwargs = dict(mixer=mixer, d_state=d_state, d_conv=d_conv, expand=expand,
+                            headdim=headdim, ngroups=ngroups, chunk_size=chunk_size)
+        mamba_kwargs = dict(mixer_kwargs, bidirectional_type=bidirectional_type)
         self.embed = nn.Sequential(nn.Embedding(idim, adim, padding_idx=0),
                                    nn.Dropout(dropout_rate))
         self.encoder = MambaStack(adim, encoder_blocks, norm, dropout_rate, **mamba_kwargs)
@@ -194,9 +194,7 @@ class MambaFastSpeech(AbsTTS):
         self.feat_out = nn.Linear(adim, odim)
         self.postnet = (
             MambaPostnet(odim, postnet_units, postnet_layers, bidirectional_type, norm,
-                         postnet_dropout_rate, mixer=mixer, d_state=d_state, d_conv=d_conv,
-                         expand=expand, headdim=headdim, ngroups=ngroups,
-                         chunk_size=chunk_size)
+                         postnet_dropout_rate, **mixer_kwargs)
             if postnet_layers > 0 else None
         )
         self.criterion = FeedForwardTransformerLoss(use_masking=use_masking,
