@@ -86,4 +86,10 @@ def test_unknown_character_and_missing_model_are_named(asr_exp, tmp_path, capsys
     with pytest.raises(SystemExit):
         align_durations.main(["--asr_exp", str(asr_exp), *base])
     assert "missing file: " in capsys.readouterr().err
+    (tmp_path / "tts.yaml").write_text("feats_extract_conf:\n    n_fft: 1024\n")
+    with pytest.raises(SystemExit):
+        align_durations.main(["--asr_exp", str(asr_exp), "--asr_model", "model.pth",
+                              "--data_dir", str(src), "--tts_config", str(tmp_path / "tts.yaml"),
+                              "--output", str(tmp_path / "d")])
+    assert "tts.yaml: no feats_extract_conf.hop_length" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()

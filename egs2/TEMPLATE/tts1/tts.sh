@@ -275,16 +275,14 @@ if runs 4; then
         done
         if [ -n "${durations_asr_exp}" ]; then
             [ "${token_type}" = char ] || die "--durations_asr_exp needs --token_type char"
-            hop=$(python3 -c 'import sys, yaml
-print(yaml.safe_load(open(sys.argv[1]))["feats_extract_conf"]["hop_length"])' "${train_config}") ||
-                die "no feats_extract_conf.hop_length in ${train_config}"
             for dset in "${train_set}" "${valid_set}"; do
                 [ -s "${data_feats}/${dset}/durations" ] && continue  # written atomically
                 log "  teacher durations of ${dset}: CTC alignment with ${durations_asr_exp}"
+                # shellcheck disable=SC2086  # python holds several words
                 run_logged "${data_feats}/${dset}/logs/align_durations.log" \
-                    python3 -m espnet_mamba.bin.align_durations --asr_exp "${durations_asr_exp}" \
+                    ${python} -m espnet_mamba.bin.align_durations --asr_exp "${durations_asr_exp}" \
                     --asr_model "${durations_asr_model}" --data_dir "${data_feats}/${dset}" \
-                    --hop_length "${hop}" --output "${data_feats}/${dset}/durations"
+                    --tts_config "${train_config}" --output "${data_feats}/${dset}/durations"
             done
         fi
         tmp=$(fresh_tmp "${tts_stats_dir}")
