@@ -1,4 +1,6 @@
-"""Tiny generated ASR data sets for tests (written into a temporary folder)."""
+"""Tiny generated data for tests (written into a temporary folder): ASR sets, a WordNet
+database."""
+import random
 from pathlib import Path
 from typing import Dict
 
@@ -34,3 +36,20 @@ def write_tiny_asr_set(root: Path, n_utts: int = 4, sr: int = 16000) -> Dict[str
         out[name] = root / name
         out[name].write_text("\n".join(lines) + "\n")
     return out
+
+
+WORDNET_WORDS = ("apple river stone quiet garden yellow window market early winter bright "
+                 "letter silver forest little summer").split()
+
+
+def wordnet_fixture(root: Path, count: int = 40) -> Path:
+    """data.noun with ``count`` distinct six-word usage examples; the other parts empty."""
+    rng = random.Random(0)
+    examples = {" ".join(rng.choice(WORDNET_WORDS) for _ in range(6)) for _ in range(count * 2)}
+    lines = [f'{i:08d} 03 n 01 thing 0 | a gloss; "{text}"\n'
+             for i, text in enumerate(sorted(examples)[:count])]
+    root.mkdir()
+    (root / "data.noun").write_text("  1 licence header\n" + "".join(lines))
+    for part in ("verb", "adj", "adv"):
+        (root / f"data.{part}").write_text("  1 licence header\n")
+    return root

@@ -1,7 +1,6 @@
 """egs2/wordnet_en/asr1/local/data.sh: the open-vocabulary corpus and its voice splits,
 on a small database in WordNet's file format, with the stand-in festival program (the
 real one is a Debian package), and its noisy test sets from the mini AN4 archive."""
-import random
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,26 +10,12 @@ import soundfile as sf
 
 from espnet_mamba.corpora.wordnet_text import oov_rates
 from fake_festival import install_fake_festival
+from tiny_data import wordnet_fixture
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "egs2" / "wordnet_en" / "asr1"
 MINI_AN4_TARBALL = Path("/work/shared/data/mini_an4_downloads.tar.gz")
-WORDS = ("apple river stone quiet garden yellow window market early winter bright "
-         "letter silver forest little summer").split()
 HELD_OUT = ("en-gb-x-gbclan-f5", "en-gb-x-gbcwmd-m6", "festival-ked-diphone")
-
-
-def wordnet_fixture(root: Path, count: int = 40) -> Path:
-    """data.noun with ``count`` distinct six-word usage examples; the other parts empty."""
-    rng = random.Random(0)
-    examples = {" ".join(rng.choice(WORDS) for _ in range(6)) for _ in range(count * 2)}
-    lines = [f'{i:08d} 03 n 01 thing 0 | a gloss; "{text}"\n'
-             for i, text in enumerate(sorted(examples)[:count])]
-    root.mkdir()
-    (root / "data.noun").write_text("  1 licence header\n" + "".join(lines))
-    for part in ("verb", "adj", "adv"):
-        (root / f"data.{part}").write_text("  1 licence header\n")
-    return root
 
 
 def table(path: Path) -> dict:

@@ -1,0 +1,72 @@
+"""Seconds per training update (forward, backward, Adam step) of TTS configs, on
+synthetic batches with this corpus's means (16 utterances of 36-48 characters, 2.5 s
+per 42 characters at 16 kHz, even teacher durations), the configs alternated in one
+process after one warm-up update each; prints the median of 5 per config.
+
+    taskset -c 0 env OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 \\
+        python local/time_updates.py conf/train_mamba_fastspeech.yaml conf/train_fastspeech.yaml
+"""
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from espnet2.tasks.tts import TTSTask
+
+import espnet_mamba  # noqa: F401  (registers the project's TTS models)
+
+BATCH, TOKENS, HOP, FS = 16, 31, 256, 16000
+
+
+def build(config: Path, tmp: Path) -> torch.nn.Module:
+    tokens = tmp / "tokens.txt"
+    tokens.write_text("\n".join(f"t{i}" for i in range(TOKENS)) + "\n")
+    np.savez(tmp / "stats.npz", count=np.array(10.0), sum=np.zeros(80),
+             sum_square=np.full(80, 10.0))
+    args = TTSTask.get_parser().parse_args(
+        ["--config", str(config), "--token_list", str(tokens), "--token_type", "char",
+         "--normalize_conf", f"stats_file={tmp / 'stats.npz'}"])
+    return TTSTask.build_model(args).train()
+
+
+def batch() -> dict:
+    g = torch.Generator().manual_seed(0)
+    text_lengths = torch.randint(36, 49, (BATCH,), generator=g).sort(descending=True).values
+    speech_lengths = (text_lengths / 42 * 2.5 * FS).long()
+    text = torch.randint(1, TOKENS - 1, (BATCH, int(text_lengths[0])), generator=g)
+    durations = torch.zeros(BATCH, int(text_lengths[0]) + 1, dtype=torch.long)
+    for i, (n, frames) in enumerate(zip(text_lengths + 1, speech_lengths // HOP + 1)):
+        text[i, n - 1:] = 0
+        durations[i, :n] = frames // n
+        durations[i, :frames - durations[i].sum()] += 1
+    return dict(text=text, text_lengths=text_lengths, durations=durations,
+                durations_lengths=text_lengths + 1, speech_lengths=speech_lengths,
+                speech=0.1 * torch.randn(BATCH, int(speech_lengths[0]), generator=g))
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    configs = [Path(p) for p in sys.argv[1:]]
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {c.name: build(c, Path(tmp)) for c in configs}
+    optims = {name: torch.optim.Adam(m.parameters(), 1e-3) for name, m in models.items()}
+    inputs = batch()
+    times = {name: [] for name in models}
+    for _ in range(6):
+        for name, model in models.items():
+            start = time.perf_counter()
+            loss = model(**inputs)[0]
+            optims[name].zero_grad()
+            loss.backward()
+            optims[name].step()
+            times[name].append(time.perf_counter() - start)
+    for name, t in times.items():
+        print(f"{name}: {statistics.median(t[1:]):.3f} s per update "
+              f"(after warm-up: {', '.join(f'{x:.3f}' for x in t[1:])})")
+
+
+if __name__ == "__main__":
+    main()
