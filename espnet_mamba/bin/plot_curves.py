@@ -2,7 +2,8 @@
 
     python -m espnet_mamba.bin.plot_curves --key si_snr_loss --scale -1 --maximize \\
         --ylabel "valid SI-SNR (dB)" --out images/valid_curves.png \\
-        Mamba-TasNet=exp/enh_train_enh_mamba_tasnet_raw Conv-TasNet=exp/enh_train_enh_conv_tasnet_raw
+        Mamba-TasNet=exp/enh_train_enh_mamba_tasnet_raw \\
+        Conv-TasNet=exp/enh_train_enh_conv_tasnet_raw
 
 Each ``LABEL=EXP_DIR`` is read from ``EXP_DIR/checkpoint.pth`` (ESPnet's per-epoch
 statistics: ``espnet_mamba.eval.curves``); the PNG has the validation ``--key`` against
@@ -26,7 +27,8 @@ def main(argv: Optional[List[str]] = None) -> None:
                         help="multiply the statistic (-1 turns si_snr_loss into SI-SNR)")
     parser.add_argument("--maximize", action="store_true",
                         help="larger scaled values are better (the table's best)")
-    parser.add_argument("--ylabel", default="", help="y axis label (default: the key)")
+    parser.add_argument("--ylabel", default="",
+                        help="y axis label and table heading (default: the key)")
     parser.add_argument("--title", default="", help="figure title")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     args = parser.parse_args(argv)
@@ -43,8 +45,9 @@ def main(argv: Optional[List[str]] = None) -> None:
             keys = sorted({k for e in histories[label] for k in e.valid})
             sys.exit(f"plot_curves: {exp_dir} has no validation '{args.key}' (it has: "
                      f"{', '.join(keys) or 'no finished epoch'})")
-    plot(histories, args.key, args.out, args.ylabel or args.key, args.scale, args.title)
-    print("\n".join(table(histories, args.key, args.scale, args.maximize)))
+    heading = args.ylabel or args.key
+    plot(histories, args.key, args.out, heading, args.scale, args.title)
+    print("\n".join(table(histories, args.key, args.scale, args.maximize, heading)))
     print(f"wrote {args.out}")
 
 

@@ -81,10 +81,13 @@ def plot(histories: Dict[str, Sequence[Epoch]], key: str, path: Path, ylabel: st
 
 
 def table(histories: Dict[str, Sequence[Epoch]], key: str, scale: float = 1.0,
-          maximize: bool = False) -> List[str]:
+          maximize: bool = False, name: str = "") -> List[str]:
     """A markdown table: per training, the epochs, updates, hours, last and best ``key``
-    (times ``scale``; the best is the largest with ``maximize``, else the smallest)."""
-    lines = [f"| training | epochs | updates | wall clock (h) | last {key} | best {key} (epoch) |",
+    (times ``scale``; the best is the largest with ``maximize``, else the smallest),
+    its columns headed ``name`` (default: the key)."""
+    name = name or key
+    lines = [f"| training | epochs | updates | wall clock (h) | last {name} "
+             f"| best {name} (epoch) |",
              "|---|---|---|---|---|---|"]
     for label, history in histories.items():
         values = [(v, e.epoch) for v, e in zip(metric(history, key, scale), history)

@@ -43,6 +43,8 @@ def test_table_last_and_best(tmp_path):
     assert rows[2].startswith("| m | 3 | 9 |")
     assert rows[2].endswith("| 2.500 | 3.000 (2) |")
     assert table(histories, "si_snr_loss")[2].endswith("| -2.500 | -3.000 (2) |")
+    named = table(histories, "si_snr_loss", name="SI-SNR")
+    assert "| last SI-SNR | best SI-SNR (epoch) |" in named[0]
 
 
 def test_cli_writes_png(tmp_path, capsys):
