@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from espnet_mamba.corpora.wordnet_text import oov_rates
+from espnet_mamba.data.tables import read_table as table
 from fake_festival import install_fake_festival
 from tiny_data import wordnet_fixture
 
@@ -16,10 +17,6 @@ REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "egs2" / "wordnet_en" / "asr1"
 MINI_AN4_TARBALL = Path("/work/shared/data/mini_an4_downloads.tar.gz")
 HELD_OUT = ("en-gb-x-gbclan-f5", "en-gb-x-gbcwmd-m6", "festival-ked-diphone")
-
-
-def table(path: Path) -> dict:
-    return dict(line.split(" ", 1) for line in path.read_text().splitlines())
 
 
 def run_data(tmp_path: Path, recipe_env, *extra: str) -> subprocess.CompletedProcess:

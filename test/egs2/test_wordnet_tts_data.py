@@ -7,15 +7,12 @@ from pathlib import Path
 
 import soundfile as sf
 
+from espnet_mamba.data.tables import read_table as table
 from fake_festival import install_fake_festival
 from tiny_data import wordnet_fixture
 
 REPO = Path(__file__).resolve().parents[2]
 SIZES = ["--num_train", "12", "--num_dev", "4", "--num_test", "6"]
-
-
-def table(path: Path) -> dict:
-    return dict(line.split(" ", 1) for line in path.read_text().splitlines())
 
 
 def in_order(texts: dict) -> list:

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Dict, List
 
 import numpy as np
 import torch
@@ -21,15 +22,19 @@ import espnet_mamba  # noqa: F401  (registers the project's TTS models)
 BATCH, TOKENS, HOP, FS = 16, 31, 256, 16000
 
 
-def build(config: Path, tmp: Path) -> torch.nn.Module:
-    tokens = tmp / "tokens.txt"
+def build_all(configs: List[Path], tmp: Path) -> Dict[str, torch.nn.Module]:
+    """config name -> its model (train mode), with a token list of TOKENS and unit
+    feature statistics written once into ``tmp``."""
+    tokens, stats = tmp / "tokens.txt", tmp / "stats.npz"
     tokens.write_text("\n".join(f"t{i}" for i in range(TOKENS)) + "\n")
-    np.savez(tmp / "stats.npz", count=np.array(10.0), sum=np.zeros(80),
-             sum_square=np.full(80, 10.0))
-    args = TTSTask.get_parser().parse_args(
-        ["--config", str(config), "--token_list", str(tokens), "--token_type", "char",
-         "--normalize_conf", f"stats_file={tmp / 'stats.npz'}"])
-    return TTSTask.build_model(args).train()
+    np.savez(stats, count=np.array(10.0), sum=np.zeros(80), sum_square=np.full(80, 10.0))
+    models = {}
+    for config in configs:
+        args = TTSTask.get_parser().parse_args(
+            ["--config", str(config), "--token_list", str(tokens), "--token_type", "char",
+             "--normalize_conf", f"stats_file={stats}"])
+        models[config.name] = TTSTask.build_model(args).train()
+    return models
 
 
 def batch() -> dict:
@@ -51,7 +56,7 @@ def main() -> None:
     torch.set_num_threads(1)
     configs = [Path(p) for p in sys.argv[1:]]
     with tempfile.TemporaryDirectory() as tmp:
-        models = {c.name: build(c, Path(tmp)) for c in configs}
+        models = build_all(configs, Path(tmp))
     optims = {name: torch.optim.Adam(m.parameters(), 1e-3) for name, m in models.items()}
     inputs = batch()
     times = {name: [] for name in models}
