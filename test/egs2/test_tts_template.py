@@ -241,7 +241,14 @@ def test_bad_options_are_named(tmp_path, recipe_env):
         (["--feats_normalize", "utterance_mvn"], "--feats_normalize must be global_mvn or none"),
         (["--stage", "7", "--asr_model_dir", str(tmp_path)],
          f"--asr_model_dir {tmp_path}: no config.yaml there"),
+        (["--stage", "4", "--durations_asr_exp", str(tmp_path)],
+         f"--durations_asr_exp {tmp_path}: no config.yaml there"),
+        (["--stage", "4", "--durations_asr_exp", str(tmp_path / "asr"),
+          "--durations_asr_model", "4epoch.pth"],
+         f"aligning ASR model not found: {tmp_path / 'asr'}/4epoch.pth (--durations_asr_model)"),
     ]
+    (tmp_path / "asr").mkdir()
+    (tmp_path / "asr" / "config.yaml").write_text("{}\n")
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "tiny.yaml").write_text(yaml.safe_dump(TINY_TTS))
     (tmp_path / "conf" / "decode_tiny.yaml").write_text("threshold: 0.5\n")

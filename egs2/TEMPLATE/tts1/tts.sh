@@ -126,6 +126,11 @@ if runs 6; then
         [ -f "${vocoder_file}" ] || die "vocoder file not found: ${vocoder_file}"
     fi
 fi
+if runs 4 && [ -n "${durations_asr_exp}" ]; then
+    [ -f "${durations_asr_exp}/config.yaml" ] || die "--durations_asr_exp ${durations_asr_exp}: no config.yaml there"
+    [ -e "${durations_asr_exp}/${durations_asr_model}" ] ||
+        die "aligning ASR model not found: ${durations_asr_exp}/${durations_asr_model} (--durations_asr_model)"
+fi
 if runs 7 && [ -n "${asr_model_dir}" ]; then
     [ -f "${asr_model_dir}/config.yaml" ] || die "--asr_model_dir ${asr_model_dir}: no config.yaml there"
     [ -e "${asr_model_dir}/${asr_model_file}" ] || die "ASR model not found: ${asr_model_dir}/${asr_model_file}"

@@ -13,8 +13,8 @@
 set -euo pipefail
 
 asr_exp=../asr1/exp/asr_train_asr_conmamba_raw_char
-[ -e "${asr_exp}/valid.acc.ave.pth" ] || {
-    echo "run.sh: no ASR model ${asr_exp}/valid.acc.ave.pth: it aligns the durations and" \
+[ -e "${asr_exp}/config.yaml" ] || {
+    echo "run.sh: no ASR experiment ${asr_exp}: its model aligns the durations and" \
         "judges the speech; train it first: (cd ../asr1 && local/data.sh && ./run.sh)" >&2
     exit 1
 }
