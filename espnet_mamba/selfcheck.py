@@ -49,9 +49,9 @@ def kernels() -> Dict[str, str]:
     """Op (device) -> the implementation this machine uses."""
     import numba
 
-    from espnet_mamba.ops import cuda_kernels, scan_cpu
+    from espnet_mamba.ops import cpu_threads, cuda_kernels
 
-    mode = "serial (forked process)" if scan_cpu.in_forked_child() else "parallel"
+    mode = "serial (forked process)" if cpu_threads.in_forked_child() else "parallel"
     try:
         layer = numba.threading_layer()
     except ValueError:  # not launched yet

@@ -26,7 +26,7 @@ from espnet2.layers.utterance_mvn import UtteranceMVN
 from espnet_mamba.asr.encoder.mamba_encoder import MambaEncoder, MambaEncoderState
 from espnet_mamba.asr.framing import SampleFramer
 from espnet_mamba.asr.greedy_ctc import GreedyCTC
-from espnet_mamba.ops.scan_cpu import single_threaded
+from espnet_mamba.ops.cpu_threads import single_threaded
 
 # Integer PCM is scaled to [-1, 1) as soundfile reads it.
 _PCM_SCALE = {torch.int16: 2.0 ** 15, torch.int32: 2.0 ** 31}

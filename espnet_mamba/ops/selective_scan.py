@@ -128,17 +128,20 @@ def selective_scan(
     dtype = torch.float64 if u.dtype == torch.float64 else torch.float32
     with torch.autocast(device_type=u.device.type, enabled=False):
         u32, delta32 = u.to(dtype), delta.to(dtype)
-        if delta_bias is not None:
-            delta32 = delta32 + delta_bias.to(dtype)[:, None]
-        if delta_softplus:
-            delta32 = F.softplus(delta32)
         if B.dim() == 3:
             B, C = B.unsqueeze(1), C.unsqueeze(1)
-        if is_exporting():
-            scan = scan_export
+        A, B, C = A.to(dtype), B.to(dtype), C.to(dtype)
+        if u.device.type == "cpu" and not is_exporting():  # bias and softplus in the kernel
+            y, last = scan_cpu(u32, delta32, A, B, C, initial_state,
+                               None if delta_bias is None else delta_bias.to(dtype),
+                               delta_softplus)
         else:
-            scan = scan_cpu if u.device.type == "cpu" else scan_torch
-        y, last = scan(u32, delta32, A.to(dtype), B.to(dtype), C.to(dtype), initial_state)
+            if delta_bias is not None:
+                delta32 = delta32 + delta_bias.to(dtype)[:, None]
+            if delta_softplus:
+                delta32 = F.softplus(delta32)
+            scan = scan_export if is_exporting() else scan_torch
+            y, last = scan(u32, delta32, A, B, C, initial_state)
         if D is not None:
             y = y + u32 * D.to(dtype)[:, None]
         if z is not None:

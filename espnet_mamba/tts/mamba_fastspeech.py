@@ -24,6 +24,7 @@ from espnet2.tts.abs_tts import AbsTTS
 from typeguard import typechecked
 
 from espnet_mamba.checks import at_least, probability
+from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.compat import legacy_nets
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.padding import check_lengths, length_mask, mask_frames
@@ -199,6 +200,7 @@ class MambaFastSpeech(AbsTTS):
         )
         self.criterion = FeedForwardTransformerLoss(use_masking=use_masking,
                                                     use_weighted_masking=use_weighted_masking)
+        use_fast_dropout(self)
 
     def _encode(self, text: torch.Tensor, text_lengths: torch.Tensor
                 ) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -24,6 +24,7 @@ from espnet2.tts.abs_tts import AbsTTS
 from typeguard import typechecked
 
 from espnet_mamba.checks import at_least, one_of, probability
+from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.compat import TransformerLoss
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.bimamba import MixerState
@@ -217,6 +218,7 @@ class MambaTTS(AbsTTS):
         self.criterion = TransformerLoss(use_masking=use_masking,
                                          use_weighted_masking=use_weighted_masking,
                                          bce_pos_weight=bce_pos_weight)
+        use_fast_dropout(self)
 
     # ------------------------------------------------------------------ checks, inputs
     def _check_text(self, text: torch.Tensor, text_lengths: torch.Tensor) -> None:

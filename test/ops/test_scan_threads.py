@@ -12,15 +12,15 @@ SCRIPT = textwrap.dedent("""
     import sys
     import torch
     from espnet_mamba.modules import BiMambaInner
-    from espnet_mamba.ops import scan_cpu
+    from espnet_mamba.ops import cpu_threads
 
     def run(queue):
         torch.manual_seed(0)
-        block = BiMambaInner(16, d_state=8)
+        block = BiMambaInner(16, d_state=16)
         x = torch.randn(3, 50, 16, requires_grad=True)
         y = block(x, torch.tensor([50, 31, 7]))
         y.sum().backward()
-        queue.put((y.detach().numpy(), x.grad.numpy(), scan_cpu.in_forked_child(), torch.get_num_threads()))
+        queue.put((y.detach().numpy(), x.grad.numpy(), cpu_threads.in_forked_child(), torch.get_num_threads()))
 
     if __name__ == "__main__":
         method = sys.argv[1]

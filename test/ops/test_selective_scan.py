@@ -44,12 +44,13 @@ KEYS = ["u", "delta", "A", "B", "C", "D", "z", "delta_bias"]
 @pytest.mark.parametrize("L", [1, 37, 130])
 @pytest.mark.parametrize("groups", [None, 2])
 @pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-9), (torch.float32, 2e-4)])
-def test_matches_reference_outputs_and_gradients(L, groups, dtype, tol):
-    inputs = make_inputs(L=L, groups=groups, dtype=dtype)
-    h0 = torch.randn(2, 6, 4, dtype=dtype)
+@pytest.mark.parametrize("N", [4, 16])  # 16: the kernels compiled for that state size
+def test_matches_reference_outputs_and_gradients(L, groups, dtype, tol, N):
+    inputs = make_inputs(L=L, groups=groups, dtype=dtype, N=N)
+    h0 = torch.randn(2, 6, N, dtype=dtype)
     y, last, g = grads(ours, inputs, KEYS, h0)
     y_ref, last_ref, g_ref = grads(scan_reference, inputs, KEYS, h0)
-    assert y.dtype == dtype and y.shape == (2, 6, L) and last.shape == (2, 6, 4)
+    assert y.dtype == dtype and y.shape == (2, 6, L) and last.shape == (2, 6, N)
     torch.testing.assert_close(y.double(), y_ref, rtol=tol, atol=tol)
     torch.testing.assert_close(last.double(), last_ref, rtol=tol, atol=tol)
     for k in KEYS + ["initial_state"]:
@@ -159,3 +160,29 @@ def test_cuda_dispatch_uses_official_kernel(monkeypatch):
     assert out == "kernel-output"
     (args,) = calls
     assert args[0] is u and args[5] is inp["D"] and args[8] is True and args[9] is False
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float32, 2e-7), (torch.float64, 1e-15)])
+def test_kernel_step_sizes_match_torch_softplus(dtype, tol):
+    """The kernel's own softplus and slope (float32: its polynomial exp and log1p) against
+    torch's softplus and sigmoid, from -90 to past the threshold of 20.  Below -87 the
+    float32 exp returns exp(-87) (1.6e-38) rather than a subnormal: the absolute bound."""
+    import numpy as np
+
+    from espnet_mamba.ops.scan_cpu import _step_sizes
+
+    raw = torch.cat([torch.linspace(-90, 30, 20001, dtype=dtype),
+                     torch.tensor([-1e-30, 0.0, 1e-30, 20.0, 20.000002], dtype=dtype)])
+    value, slope = np.empty(raw.numel(), raw.numpy().dtype), np.empty(raw.numel(),
+                                                                      raw.numpy().dtype)
+    _step_sizes(raw.numpy(), raw.numpy().dtype.type(0.25), True, value, slope)
+    shifted = (raw.double() + 0.25)
+    expected = torch.nn.functional.softplus(shifted)
+    atol = 2e-38 if dtype == torch.float32 else 0.0
+    torch.testing.assert_close(torch.from_numpy(value).double(), expected, rtol=4 * tol,
+                               atol=atol)
+    expected_slope = torch.where(shifted > 20, 1.0, torch.sigmoid(shifted))
+    torch.testing.assert_close(torch.from_numpy(slope).double(), expected_slope,
+                               rtol=4 * tol, atol=atol)
+    _step_sizes(raw.numpy(), raw.numpy().dtype.type(0.25), False, value, slope)
+    assert (torch.from_numpy(value) == raw + 0.25).all() and (slope == 1).all()

@@ -14,6 +14,7 @@ from espnet2.asr.decoder.abs_decoder import AbsDecoder
 from espnet_mamba.asr.decoder.decoder_layer import MambaDecoderLayer
 from espnet_mamba.checks import at_least, probability
 from espnet_mamba.compat import BatchScorerInterface
+from espnet_mamba.modules.dropout import use_fast_dropout
 
 HypState = List[Tuple[torch.Tensor, torch.Tensor]]  # per layer: (conv, ssm), unbatched
 
@@ -38,6 +39,7 @@ class MambaScorerDecoder(AbsDecoder, BatchScorerInterface):
         self.decoders = torch.nn.ModuleList(layers)
         self.after_norm = torch.nn.LayerNorm(size)
         self.output_layer = torch.nn.Linear(size, vocab_size)
+        use_fast_dropout(self)
 
     def _step_memory(self, xs: torch.Tensor) -> Optional[torch.Tensor]:
         """The memory each layer attends to while decoding (None: no source attention)."""

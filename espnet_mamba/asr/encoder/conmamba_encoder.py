@@ -18,6 +18,7 @@ from espnet_mamba.asr.encoder.subsampling import InputLayer
 from espnet_mamba.checks import at_least, one_of, probability
 from espnet_mamba.compat import PositionwiseFeedForward
 from espnet_mamba.modules.bimamba import build_mixer
+from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.modules.layers import ConvolutionModule
 from espnet_mamba.modules.padding import length_mask, mask_frames
 
@@ -147,3 +148,4 @@ class ConMambaEncoder(LayerStackEncoder):
         )
         self.after_norm = torch.nn.LayerNorm(output_size)
         self._setup(output_size, interctc_layer_idx, interctc_use_conditioning)
+        use_fast_dropout(self)

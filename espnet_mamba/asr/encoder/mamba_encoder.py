@@ -8,6 +8,7 @@ from typeguard import typechecked
 from espnet_mamba.asr.encoder.base import LayerStackEncoder
 from espnet_mamba.asr.encoder.subsampling import InputLayer
 from espnet_mamba.checks import at_least, probability
+from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.mamba import MambaState
 
@@ -94,6 +95,7 @@ class MambaEncoder(LayerStackEncoder):
         )
         self.after_norm = make_norm(norm, output_size)
         self._setup(output_size, interctc_layer_idx, interctc_use_conditioning)
+        use_fast_dropout(self)
 
     def forward_chunk(
         self,

@@ -29,6 +29,7 @@ from espnet2.enh.separator.abs_separator import AbsSeparator
 from torch_complex.tensor import ComplexTensor
 
 from espnet_mamba.checks import at_least, one_of, probability
+from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.bimamba import MixerState
 from espnet_mamba.modules.padding import check_lengths, mask_frames
@@ -113,6 +114,7 @@ class MambaSeparator(AbsSeparator):
         self.final_norm = make_norm(norm, d_model)
         self.mask_proj = nn.Linear(d_model, num_spk * input_dim, bias=False)
         self._rescale_out_proj(num_layers)
+        use_fast_dropout(self)
 
     def _rescale_out_proj(self, num_layers: int) -> None:
         """Scale each mixer's ``out_proj`` by 1/sqrt(num_layers) (mamba-ssm/GPT-2
