@@ -19,10 +19,9 @@ class Dropout(torch.nn.Dropout):
 def use_fast_dropout(module: torch.nn.Module) -> torch.nn.Module:
     """Replace each submodule of type ``torch.nn.Dropout`` (exactly) by :class:`Dropout`
     with the same rate; returns ``module``."""
-    targets = [name for name, child in module.named_modules()
+    targets = [(name, child) for name, child in module.named_modules()
                if type(child) is torch.nn.Dropout]
-    for name in targets:
-        parent, _, child = name.rpartition(".")
-        old = module.get_submodule(name)
-        setattr(module.get_submodule(parent), child, Dropout(old.p, old.inplace))
+    for name, old in targets:
+        parent, _, attribute = name.rpartition(".")
+        setattr(module.get_submodule(parent), attribute, Dropout(old.p, old.inplace))
     return module

@@ -1,13 +1,13 @@
 """Dropout for CPU training: a counter-based mask, made in parallel and never stored.
 
 ``torch.nn.functional.dropout`` on the CPU draws its mask with ``bernoulli_``, one
-element at a time on one thread: 7.7 ms for 1M float32 elements on the 2-core VM of
-docs/kernels.md, 9-16% of a ConMamba or Conformer training step.  Here element ``i``
+element at a time on one thread: 7.7-8.0 ms for 1M float32 elements on the 2-core VM of
+docs/kernels.md, 14% of a ConMamba S and 18-21% of a Conformer S training step.  Here element ``i``
 is kept when ``hash(i, seeds) >= p * 2**32``, with ``hash`` two rounds of the
 ``lowbias32`` integer mixer (C. Wellons' hash-prospector: a bijection of the 32-bit
 integers) keyed by two 32-bit seeds that torch's default generator draws per call, so
 ``torch.manual_seed`` (ESPnet's ``--seed``) makes runs repeatable.  The kernel
-vectorizes and runs over both cores: 1.1 ms for the same 1M elements.  The backward
+vectorizes and runs over both cores: 0.88 ms for the same 1M elements.  The backward
 applies the same mask to the gradient by rerunning the kernel with the same seeds, so
 no mask is kept between forward and backward.
 

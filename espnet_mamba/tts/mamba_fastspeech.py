@@ -24,8 +24,8 @@ from espnet2.tts.abs_tts import AbsTTS
 from typeguard import typechecked
 
 from espnet_mamba.checks import at_least, probability
-from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.compat import legacy_nets
+from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.padding import check_lengths, length_mask, mask_frames
 from espnet_mamba.tts.inputs import check_text, with_eos

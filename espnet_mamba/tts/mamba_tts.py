@@ -24,8 +24,8 @@ from espnet2.tts.abs_tts import AbsTTS
 from typeguard import typechecked
 
 from espnet_mamba.checks import at_least, one_of, probability
-from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.compat import TransformerLoss
+from espnet_mamba.modules.dropout import use_fast_dropout
 from espnet_mamba.modules.layers import MambaLayer, make_norm
 from espnet_mamba.modules.bimamba import MixerState
 from espnet_mamba.modules.packing import pack_prefix
