@@ -4,7 +4,7 @@
 
 Prints the versions, the kernel each op runs on each device, the fixes applied to
 ESPnet, then compares the paths: on every machine the fused CPU scan against the plain
-PyTorch recurrence (float64); with a CUDA device, every CUDA code path against the CPU
+PyTorch recurrence and the CPU convolution kernel against ``F.conv1d`` (float64); with a CUDA device, every CUDA code path against the CPU
 path (scan, causal convolution, blocks, a bidirectional encoder on a padded batch, a
 decoder step, a training step under AMP with bfloat16 and float16).  Exits 1 if any
 comparison is off.  ``pytest -m cuda`` runs the same CUDA comparisons as tests.
@@ -58,7 +58,8 @@ def kernels() -> Dict[str, str]:
         layer = "not started yet"
     out = {"selective_scan (cpu)": f"fused numba kernel, {mode}; numba threading layer: "
                                    f"{layer}, {numba.get_num_threads()} threads",
-           "causal_conv1d (cpu)": "torch.nn.functional.conv1d (depthwise)"}
+           "causal_conv1d (cpu)": f"numba kernel, {mode} (with a carried state or while "
+                                  "exporting: torch.nn.functional.conv1d)"}
     if not torch.cuda.is_available():
         out["cuda"] = "no CUDA device"
         return out
@@ -110,6 +111,34 @@ def check_cpu_scan() -> Check:
     want = _scan_and_grads(reference, _scan_inputs("cpu", torch.float64))
     return Check("scan: fused CPU kernel == PyTorch recurrence (float64)",
                  _worst(zip(got, want)), 1e-9)
+
+
+def check_cpu_causal_conv() -> Check:
+    """The CPU convolution kernel vs ``F.conv1d`` + SiLU, float64, forward and reversed
+    within lengths, output and gradients."""
+    from espnet_mamba.ops import causal_conv1d
+    from espnet_mamba.ops.lengths import reverse_padded
+
+    g = torch.Generator().manual_seed(1)
+    x, w, b = (torch.randn(*shape, generator=g, dtype=torch.float64)
+               for shape in ((3, 16, 70), (16, 4), (16,)))
+    lengths = torch.tensor([70, 41, 5])
+
+    def run(kernel: bool, reverse: bool) -> List[torch.Tensor]:
+        leaves = [t.clone().requires_grad_(True) for t in (x, w, b)]
+        if kernel:
+            y = causal_conv1d(*leaves, "silu", reverse=reverse, lengths=lengths)
+        else:
+            flip = (lambda t: reverse_padded(t, lengths, -1)) if reverse else (lambda t: t)
+            y = flip(torch.nn.functional.silu(torch.nn.functional.conv1d(
+                flip(leaves[0]), leaves[1][:, None], leaves[2], padding=3,
+                groups=16)[..., :70]))
+        y.backward(torch.linspace(-1, 1, y.numel(), dtype=y.dtype).view_as(y))
+        return [y] + [t.grad for t in leaves]
+
+    error = max(_worst(zip(run(True, r), run(False, r))) for r in (False, True))
+    return Check("causal_conv1d: CPU kernel == F.conv1d (float64, both directions)",
+                 error, 1e-12)
 
 
 def _on(device: str, make: Callable[[], torch.nn.Module]) -> torch.nn.Module:
@@ -234,7 +263,7 @@ CUDA_CHECKS: Dict[str, Callable[[], Check]] = {
 
 
 def run_checks(cuda_only: bool = False) -> List[Check]:
-    checks = [] if cuda_only else [check_cpu_scan()]
+    checks = [] if cuda_only else [check_cpu_scan(), check_cpu_causal_conv()]
     if torch.cuda.is_available():
         checks += [fn() for fn in CUDA_CHECKS.values()]
     return checks

@@ -14,6 +14,11 @@ def test_cpu_kernel_agrees_with_the_reference_recurrence():
     assert check.ok, check
 
 
+def test_cpu_convolution_kernel_agrees_with_conv1d():
+    check = selfcheck.check_cpu_causal_conv()
+    assert check.ok and check.error < 1e-12, check
+
+
 def test_rel_error_flags_non_finite_results():
     assert selfcheck.rel_error(torch.tensor([float("nan")]), torch.tensor([1.0])) == float("inf")
     assert selfcheck.rel_error(torch.tensor([1.0, 2.1]), torch.tensor([1.0, 2.0])) == \
@@ -27,6 +32,7 @@ def test_selfcheck_cli_reports_kernels_fixes_and_comparisons():
     assert "selective_scan (cpu)" in out.stdout and "fused numba kernel, parallel" in out.stdout
     assert "active: linear make_pad_mask" in out.stdout
     assert "[ok] scan: fused CPU kernel == PyTorch recurrence (float64)" in out.stdout
+    assert "[ok] causal_conv1d: CPU kernel == F.conv1d (float64, both directions)" in out.stdout
     if not torch.cuda.is_available():
         assert "no CUDA device: the CUDA comparisons did not run" in out.stdout
 

@@ -22,7 +22,9 @@ class BiMambaInner(Mamba):
     sequence, and the two outputs averaged before ``out_proj``.
 
     This is the layout of the ConMamba and Mamba-TasNet checkpoints. Takes the
-    arguments of :class:`Mamba`.
+    arguments of :class:`Mamba`.  The backward branch runs on x and z where they lie:
+    the convolution and the scan walk each utterance backwards within its length
+    (``reverse=True``), so no reversed copies are made.
     """
 
     def __init__(self, d_model: int, **kwargs):
@@ -37,8 +39,8 @@ class BiMambaInner(Mamba):
             check_lengths(lengths, hidden_states)
         x, z = self._in(hidden_states)
         y_f, _ = self._ssm(x, z)
-        y_b, _ = self._ssm(reverse_padded(x, lengths, 2), reverse_padded(z, lengths, 2), "_b")
-        out = self._out((y_f + reverse_padded(y_b, lengths, 2)) / 2)
+        y_b, _ = self._ssm(x, z, "_b", reverse=True, lengths=lengths)
+        out = self._out((y_f + y_b) / 2)
         return out if lengths is None else mask_frames(out, lengths)
 
 

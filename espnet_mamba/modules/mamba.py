@@ -11,12 +11,12 @@ from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from typeguard import typechecked
 
 from espnet_mamba.checks import at_least, one_of
 from espnet_mamba.modules.padding import check_lengths, mask_frames
 from espnet_mamba.ops import causal_conv1d, selective_scan
+from espnet_mamba.ops.projection import project_channels
 
 
 class MambaState(NamedTuple):
@@ -140,8 +140,13 @@ class Mamba(nn.Module):
         suffix: str = "",
         state: Optional[MambaState] = None,
         return_state: bool = False,
+        reverse: bool = False,
+        lengths: Optional[torch.Tensor] = None,
     ) -> Tuple[torch.Tensor, Optional[MambaState]]:
-        """Conv + selective scan of one branch. x, z: (batch, d_inner, L) -> y, state."""
+        """Conv + selective scan of one branch. x, z: (batch, d_inner, L) -> y, state.
+
+        ``reverse`` runs the branch on each utterance reversed within ``lengths`` (the
+        backward direction), its output in the input's frame order."""
         conv1d = getattr(self, "conv1d" + suffix)
         x_proj = getattr(self, "x_proj" + suffix)
         dt_proj = getattr(self, "dt_proj" + suffix)
@@ -149,29 +154,36 @@ class Mamba(nn.Module):
         conv = causal_conv1d(
             x, conv1d.weight.squeeze(1), conv1d.bias, activation="silu",
             initial_state=None if state is None else state.conv,
-            return_final_state=return_state,
+            return_final_state=return_state, reverse=reverse, lengths=lengths,
         )
         x, conv_state = conv if return_state else (conv, None)
-        x_dbl = x_proj(x.transpose(1, 2))  # (batch, L, dt_rank + 2N)
-        dt, B, C = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)
-        dt = (dt @ dt_proj.weight.t()).transpose(1, 2)
+        x_dbl = project_channels(x_proj.weight, x)  # (batch, dt_rank + 2N, L)
+        dt, B, C = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=1)
+        dt = project_channels(dt_proj.weight, dt)  # (batch, d_inner, L)
         y = selective_scan(
-            x, dt, A, B.transpose(1, 2), C.transpose(1, 2),
+            x, dt, A, B, C,
             getattr(self, "D" + suffix).float(), z=z,
             delta_bias=dt_proj.bias.float(), delta_softplus=True,
             return_last_state=return_state,
             initial_state=None if state is None else state.ssm,
+            reverse=reverse, lengths=lengths,
         )
         if return_state:
             return y[0], MambaState(conv_state, y[1])
         return y, None
 
     def _in(self, hidden_states: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        xz = self.in_proj(hidden_states).transpose(1, 2)
-        return xz.chunk(2, dim=1)
+        """(batch, L, d_model) -> x, z: (batch, d_inner, L) each, contiguous."""
+        h = hidden_states.transpose(1, 2)
+        x, z = (project_channels(w, h) for w in self.in_proj.weight.chunk(2, dim=0))
+        if self.in_proj.bias is not None:
+            x, z = (t + b[:, None] for t, b in zip((x, z), self.in_proj.bias.chunk(2)))
+        return x, z
 
     def _out(self, y: torch.Tensor) -> torch.Tensor:
-        return self.out_proj(y.transpose(1, 2))
+        """(batch, d_inner, L) -> (batch, L, d_model)."""
+        out = project_channels(self.out_proj.weight, y).transpose(1, 2)
+        return out if self.out_proj.bias is None else out + self.out_proj.bias
 
     def forward(
         self, hidden_states: torch.Tensor, lengths: Optional[torch.Tensor] = None

@@ -14,15 +14,20 @@ too, where a libm call would not. float64 uses ``math.exp``.  The step sizes
 (``delta + delta_bias``, through torch's ``softplus`` when asked) are made inside both
 kernels, a chunk of steps at a time in a vectorized loop (float32: that ``exp`` and a
 series for ``log1p``), so neither the step sizes nor their softplus' slope are stored.
+The skip ``D u`` and the gate ``silu(z)`` are applied to each row after its recurrence
+(in the step loop they slowed it ~30%); the backward undoes them in an element-wise
+kernel first (:func:`_gate_backward_kernel`), keeping the gate's input (``ungated``)
+from the forward.  With ``reverse`` both kernels visit each utterance's frames from its
+last real one back to the first, then its padding (:func:`_frame`).
 
 Threads: the parallel kernels run over (batch, channel) where
 :mod:`espnet_mamba.ops.cpu_threads` allows it, the serial ones elsewhere.  The serial
 forward gives the same numbers bit for bit; the serial backward sums the B/C gradients
 of a group in another order (float rounding).
 
-Shapes (all contiguous, same float dtype):
-    u, delta: (batch, dim, L)       A: (dim, N)
-    B, C:     (batch, G, L, N)      h0: (batch, dim, N)
+Shapes (all contiguous, same float dtype; lengths int64):
+    u, delta, z: (batch, dim, L)    A: (dim, N)          D, delta_bias: (dim,)
+    B, C:        (batch, G, L, N)   h0: (batch, dim, N)  lengths: (batch,)
 """
 import math
 from typing import Callable, Dict, Optional, Tuple
@@ -131,24 +136,49 @@ _STATE_SIZE = 0
 SPECIALIZED_STATE_SIZES = (16,)
 
 
-def _forward_kernel(u, delta, A, B, C, h0, delta_bias, softplus, y, h_last, h_ckpt,
-                    chunk):  # pragma: no cover
+@numba.njit(inline="always")
+def _frame(k, n_real, reverse):  # pragma: no cover - compiled
+    """The frame that step ``k`` of a scan visits: with ``reverse``, the utterance's real
+    frames from its last (``n_real - 1``) to its first, then its padding in order (as
+    the scan of :func:`~espnet_mamba.ops.lengths.reverse_padded` input would)."""
+    return n_real - 1 - k if reverse and k < n_real else k
+
+
+@numba.njit(inline="always")
+def _chunk_step_sizes(delta, b, d, t0, t1, n_real, reverse, delta_bias, softplus, raw,
+                      value, slope):  # pragma: no cover - compiled
+    """:func:`_step_sizes` of scan steps ``t0 .. t1 - 1`` of row ``delta[b, d]``."""
+    if reverse:
+        for k in range(t0, t1):
+            raw[k - t0] = delta[b, d, _frame(k, n_real, reverse)]
+    else:
+        raw[:t1 - t0] = delta[b, d, t0:t1]
+    _step_sizes(raw[:t1 - t0], delta_bias[d], softplus, value, slope)
+
+
+def _forward_kernel(u, delta, A, B, C, D, z, h0, delta_bias, softplus, gate, lengths,
+                    reverse, y, ungated, h_last, h_ckpt, chunk):  # pragma: no cover
     nb, dim, L = u.shape
     N = A.shape[1] if _STATE_SIZE == 0 else _STATE_SIZE
     per_group = dim // B.shape[1]
+    one = u.dtype.type(1)
     for i in numba.prange(nb * dim):
         b = i // dim
         d = i % dim
         g = d // per_group
+        n_real = lengths[b]
         h = h0[b, d].copy()
+        raw = np.empty(chunk, dtype=u.dtype)
         dts = np.empty(chunk, dtype=u.dtype)
         slopes = np.empty(chunk, dtype=u.dtype)
         for t0 in range(0, L, chunk):
             t1 = min(L, t0 + chunk)
             h_ckpt[b, d, t0 // chunk] = h
-            _step_sizes(delta[b, d, t0:t1], delta_bias[d], softplus, dts, slopes)
-            for t in range(t0, t1):
-                dt = dts[t - t0]
+            _chunk_step_sizes(delta, b, d, t0, t1, n_real, reverse, delta_bias, softplus,
+                              raw, dts, slopes)
+            for k in range(t0, t1):
+                t = _frame(k, n_real, reverse)
+                dt = dts[k - t0]
                 x = dt * u[b, d, t]
                 acc = u.dtype.type(0)
                 for n in range(N):
@@ -156,11 +186,19 @@ def _forward_kernel(u, delta, A, B, C, h0, delta_bias, softplus, y, h_last, h_ck
                     acc += C[b, g, t, n] * h[n]
                 y[b, d, t] = acc
         h_last[b, d] = h
+        # The skip and the gate, in frame order (kept out of the recurrence's loop, which
+        # they slow down): y = (C h + D u) silu(z)
+        for t in range(L):
+            out = y[b, d, t] + D[d] * u[b, d, t]
+            if gate:
+                ungated[b, d, t] = out
+                out = out * z[b, d, t] / (one + _exp(-z[b, d, t]))
+            y[b, d, t] = out
 
 
 def _backward_kernel(
-    u, delta, A, B, C, delta_bias, softplus, h_ckpt, dy, dh_last, chunk, n_parts,
-    du, ddelta, dA, dB, dC, dh0,
+    u, delta, A, B, C, D, delta_bias, softplus, lengths, reverse, h_ckpt, dy, dh_last,
+    chunk, n_parts, du, ddelta, dA, dB, dC, dh0,
 ):  # pragma: no cover
     nb, dim, L = u.shape
     N = A.shape[1] if _STATE_SIZE == 0 else _STATE_SIZE
@@ -170,8 +208,10 @@ def _backward_kernel(
     for i in numba.prange(nb * n_parts):
         b = i // n_parts
         p = i % n_parts
+        n_real = lengths[b]
         h_buf = np.empty((chunk + 1, CHANNEL_BLOCK, N), dtype=u.dtype)
         e_buf = np.empty((chunk, CHANNEL_BLOCK, N), dtype=u.dtype)
+        raw = np.empty(chunk, dtype=u.dtype)
         dts = np.empty((CHANNEL_BLOCK, chunk), dtype=u.dtype)
         slopes = np.empty((CHANNEL_BLOCK, chunk), dtype=u.dtype)
         grad_h = np.empty((CHANNEL_BLOCK, N), dtype=u.dtype)
@@ -190,44 +230,66 @@ def _backward_kernel(
                 t1 = min(L, t0 + chunk)
                 for j in range(nd):  # the chunk's step sizes and states, from its checkpoint
                     d = d0 + j
-                    _step_sizes(delta[b, d, t0:t1], delta_bias[d], softplus, dts[j], slopes[j])
+                    _chunk_step_sizes(delta, b, d, t0, t1, n_real, reverse, delta_bias,
+                                      softplus, raw, dts[j], slopes[j])
                     h_buf[0, j] = h_ckpt[b, d, c]
-                    for t in range(t0, t1):
-                        k = t - t0
-                        dt = dts[j, k]
+                    for kk in range(t1 - t0):
+                        t = _frame(t0 + kk, n_real, reverse)
+                        dt = dts[j, kk]
                         x = dt * u[b, d, t]
                         for n in range(N):
                             e = _exp(dt * A[d, n])
-                            e_buf[k, j, n] = e
-                            h_buf[k + 1, j, n] = e * h_buf[k, j, n] + x * B[b, g, t, n]
-                for t in range(t1 - 1, t0 - 1, -1):  # the adjoint recurrence
-                    k = t - t0
+                            e_buf[kk, j, n] = e
+                            h_buf[kk + 1, j, n] = e * h_buf[kk, j, n] + x * B[b, g, t, n]
+                for k in range(t1 - 1, t0 - 1, -1):  # the adjoint recurrence
+                    t = _frame(k, n_real, reverse)
+                    kk = k - t0
                     grad_B[:] = 0
                     grad_C[:] = 0
                     for j in range(nd):
                         d = d0 + j
-                        dt = dts[j, k]
+                        dt = dts[j, kk]
                         uu = u[b, d, t]
-                        gy = dy[b, d, t]
+                        gy = dy[b, d, t]  # by C h (from _gate_backward_kernel)
                         sum_du = u.dtype.type(0)
                         sum_dd = u.dtype.type(0)
                         for n in range(N):
                             gn = grad_h[j, n] + gy * C[b, g, t, n]
-                            grad_C[n] += gy * h_buf[k + 1, j, n]
-                            w = gn * h_buf[k, j, n] * e_buf[k, j, n]
+                            grad_C[n] += gy * h_buf[kk + 1, j, n]
+                            w = gn * h_buf[kk, j, n] * e_buf[kk, j, n]
                             grad_A[j, n] += w * dt
                             bn = B[b, g, t, n]
                             sum_dd += w * A[d, n] + gn * bn * uu
                             sum_du += gn * bn
                             grad_B[n] += gn * dt * uu
-                            grad_h[j, n] = gn * e_buf[k, j, n]
-                        du[b, d, t] = sum_du * dt
-                        ddelta[b, d, t] = sum_dd * slopes[j, k]  # by the raw delta
+                            grad_h[j, n] = gn * e_buf[kk, j, n]
+                        du[b, d, t] = sum_du * dt + gy * D[d]
+                        ddelta[b, d, t] = sum_dd * slopes[j, kk]  # by the raw delta
                     dB[p, b, g, t] += grad_B
                     dC[p, b, g, t] += grad_C
             dh0[b, d0:d0 + nd] = grad_h[:nd]
             dA[b, d0:d0 + nd] = grad_A[:nd]
             d0 += nd
+
+
+def _gate_backward_kernel(u, D, z, gate, ungated, dout, dy, dz, dD):  # pragma: no cover
+    """The gradient by ``C h`` (``dy``), ``z`` and ``D`` from the output's: the
+    backward of the forward kernel's epilogue, ahead of the scan's own."""
+    nb, dim, L = u.shape
+    one = u.dtype.type(1)
+    for i in numba.prange(nb * dim):
+        b = i // dim
+        d = i % dim
+        total = u.dtype.type(0)
+        for t in range(L):
+            g = dout[b, d, t]
+            if gate:
+                sig = one / (one + _exp(-z[b, d, t]))
+                dz[b, d, t] = g * ungated[b, d, t] * sig * (one + z[b, d, t] * (one - sig))
+                g = g * z[b, d, t] * sig
+            dy[b, d, t] = g
+            total += g * u[b, d, t]
+        dD[b, d] = total
 
 
 def _kernels(kernel) -> Dict[int, Dict[bool, Callable]]:
@@ -240,6 +302,7 @@ def _kernels(kernel) -> Dict[int, Dict[bool, Callable]]:
 
 _FORWARD = _kernels(_forward_kernel)
 _BACKWARD = _kernels(_backward_kernel)
+_GATE_BACKWARD = compile_pair(_gate_backward_kernel)
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -247,61 +310,73 @@ def _np(t: torch.Tensor) -> np.ndarray:
 
 
 class SelectiveScanCPU(torch.autograd.Function):
-    """``y_t = C_t h_t``, ``h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t`` on the CPU, with
-    ``dt = delta + delta_bias``, or ``softplus`` of it when ``softplus``.
+    """``h_t = exp(dt_t A) h_{t-1} + dt_t B_t u_t``, ``y_t = (C_t h_t + D u_t) silu(z_t)``
+    on the CPU, with ``dt = delta + delta_bias``, or ``softplus`` of it when ``softplus``;
+    the gate only when ``gate``.  With ``reverse`` each utterance is scanned from frame
+    ``lengths[b] - 1`` back to 0, then its padding (see :func:`_frame`).
 
-    Inputs are already float32/float64 and in the kernel layout (see module doc).
-    Returns ``(y, h_last)``; both are differentiable.
+    Inputs are already float32/float64 and in the kernel layout (see module doc); ``z``
+    is ignored without ``gate``.  Returns ``(y, h_last)``; both are differentiable.
     """
 
     @staticmethod
-    def forward(ctx, u, delta, A, B, C, h0, delta_bias, softplus: bool):
+    def forward(ctx, u, delta, A, B, C, D, z, h0, delta_bias, softplus: bool, gate: bool,
+                lengths, reverse: bool):
         nb, dim, L = u.shape
         n_chunks = max(1, -(-L // CHUNK))
         y = torch.empty_like(u)
+        ungated = torch.empty_like(u) if gate else u.new_empty(1, 1, 1)
         h_last = torch.empty_like(h0)
         h_ckpt = u.new_empty(nb, dim, n_chunks, A.shape[1])
         if u.numel():
             with choose(_FORWARD.get(A.shape[1], _FORWARD[0])) as forward:
-                forward(*[_np(x) for x in (u, delta, A, B, C, h0, delta_bias)], softplus,
-                        y.numpy(), h_last.numpy(), h_ckpt.numpy(), CHUNK)
+                forward(*[_np(x) for x in (u, delta, A, B, C, D, z, h0, delta_bias)], softplus,
+                        gate, lengths.numpy(), reverse, y.numpy(), ungated.numpy(),
+                        h_last.numpy(), h_ckpt.numpy(), CHUNK)
         else:  # nothing to scan: the last state is the initial one
             h_last.copy_(h0)
-        ctx.softplus = softplus
-        ctx.save_for_backward(u, delta, A, B, C, delta_bias, h_ckpt)
+        ctx.flags = softplus, gate, reverse
+        ctx.save_for_backward(u, delta, A, B, C, D, z, delta_bias, lengths, ungated, h_ckpt)
         return y, h_last
 
     @staticmethod
-    def backward(ctx, dy, dh_last):
-        u, delta, A, B, C, delta_bias, h_ckpt = ctx.saved_tensors
+    def backward(ctx, dout, dh_last):
+        u, delta, A, B, C, D, z, delta_bias, lengths, ungated, h_ckpt = ctx.saved_tensors
+        softplus, gate, reverse = ctx.flags
         nb, dim, L = u.shape
-        dy = torch.zeros_like(u) if dy is None else dy.to(u.dtype)
+        dout = torch.zeros_like(u) if dout is None else dout.to(u.dtype)
         dh_last = (
             u.new_zeros(nb, dim, A.shape[1]) if dh_last is None else dh_last.to(u.dtype)
         )
-        if not u.numel():  # empty batch or length: the state passes through unchanged
-            return (torch.zeros_like(u), torch.zeros_like(u), torch.zeros_like(A),
-                    torch.zeros_like(B), torch.zeros_like(C), dh_last.clone(),
-                    torch.zeros_like(delta_bias), None)
-        pair = _BACKWARD.get(A.shape[1], _BACKWARD[0])
-        with choose(pair) as backward:
-            # Enough (batch, channel-slice) work units for every thread; each slice owns
-            # a partial dB/dC buffer because channels of one group share B and C.
-            threads = 1 if backward is pair[False] else numba.get_num_threads()
-            n_parts = min(dim, -(-threads // nb))
-            du = torch.empty_like(u)
-            ddelta = torch.empty_like(u)
-            dA = u.new_empty(nb, dim, A.shape[1])  # every entry written by the kernel
-            dB = u.new_zeros((n_parts,) + tuple(B.shape))
-            dC = u.new_zeros((n_parts,) + tuple(C.shape))
-            dh0 = torch.empty_like(dh_last)
-            backward(
-                *[_np(x) for x in (u, delta, A, B, C, delta_bias)], ctx.softplus,
-                *[_np(x) for x in (h_ckpt, dy, dh_last)], CHUNK, n_parts,
-                du.numpy(), ddelta.numpy(), dA.numpy(), dB.numpy(), dC.numpy(), dh0.numpy(),
-            )
-        ddelta_bias = ddelta.sum((0, 2)) if ctx.needs_input_grad[6] else None
-        return du, ddelta, dA.sum(0), dB.sum(0), dC.sum(0), dh0, ddelta_bias, None
+        new = u.new_empty if u.numel() else u.new_zeros  # the kernels write every entry
+        du, ddelta, dy = new(u.shape), new(u.shape), new(u.shape)
+        dA = new(nb, dim, A.shape[1])
+        dB, dC = torch.zeros_like(B), torch.zeros_like(C)
+        dD = new(nb, dim)
+        dz = new(u.shape) if gate else None
+        dh0 = dh_last.clone()  # with no step to scan, the state passes through unchanged
+        if u.numel():
+            with choose(_GATE_BACKWARD) as gate_backward:
+                gate_backward(*[_np(x) for x in (u, D, z)], gate, *[_np(x) for x in (
+                    ungated, dout)], dy.numpy(), (dz if gate else ungated).numpy(), dD.numpy())
+            pair = _BACKWARD.get(A.shape[1], _BACKWARD[0])
+            with choose(pair) as backward:
+                # Enough (batch, channel-slice) work units for every thread; each slice
+                # owns a partial dB/dC buffer because channels of one group share B and C.
+                threads = 1 if backward is pair[False] else numba.get_num_threads()
+                n_parts = min(dim, -(-threads // nb))
+                dB = u.new_zeros((n_parts,) + tuple(B.shape))
+                dC = u.new_zeros((n_parts,) + tuple(C.shape))
+                backward(
+                    *[_np(x) for x in (u, delta, A, B, C, D, delta_bias)], softplus,
+                    lengths.numpy(), reverse, *[_np(x) for x in (h_ckpt, dy, dh_last)],
+                    CHUNK, n_parts, du.numpy(), ddelta.numpy(), dA.numpy(), dB.numpy(),
+                    dC.numpy(), dh0.numpy(),
+                )
+                dB, dC = dB.sum(0), dC.sum(0)
+        ddelta_bias = ddelta.sum((0, 2)) if ctx.needs_input_grad[8] else None
+        return (du, ddelta, dA.sum(0), dB, dC, dD.sum(0), dz, dh0, ddelta_bias,
+                None, None, None, None)
 
 
 def scan_cpu(
@@ -313,21 +388,34 @@ def scan_cpu(
     h0: Optional[torch.Tensor],
     delta_bias: Optional[torch.Tensor] = None,
     delta_softplus: bool = False,
+    D: Optional[torch.Tensor] = None,
+    z: Optional[torch.Tensor] = None,
+    lengths: Optional[torch.Tensor] = None,
+    reverse: bool = False,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Run the fused CPU kernel. B, C: (batch, G, N, L); the step sizes are ``delta``
     plus ``delta_bias`` (dim,), through ``softplus`` if ``delta_softplus``, made inside
-    the kernel; returns y (batch, dim, L), h_last."""
+    the kernel, and so are the skip ``D`` (dim,) and the gate ``silu(z)`` (batch, dim, L)
+    when given.  ``reverse`` scans each utterance backwards from frame ``lengths[b] - 1``
+    (the last frame without ``lengths``), output in the input's frame order.  Returns
+    y (batch, dim, L), h_last (the state after the last step scanned)."""
+    nb, dim, L = u.shape
     if h0 is None:
-        h0 = u.new_zeros(u.shape[0], u.shape[1], A.shape[1])
-    if delta_bias is None:
-        delta_bias = u.new_zeros(u.shape[1])
+        h0 = u.new_zeros(nb, dim, A.shape[1])
+    if lengths is None:
+        lengths = torch.full((nb,), L, dtype=torch.int64)
     return SelectiveScanCPU.apply(
         u.contiguous(),
         delta.contiguous(),
         A.contiguous(),
         B.transpose(-1, -2).contiguous(),
         C.transpose(-1, -2).contiguous(),
+        u.new_zeros(dim) if D is None else D.to(u.dtype).contiguous(),
+        u.new_empty(1, 1, 1) if z is None else z.to(u.dtype),
         h0.to(u.dtype).contiguous(),
-        delta_bias.to(u.dtype).contiguous(),
+        u.new_zeros(dim) if delta_bias is None else delta_bias.to(u.dtype).contiguous(),
         bool(delta_softplus),
+        z is not None,
+        lengths.to(device="cpu", dtype=torch.int64).contiguous(),
+        bool(reverse),
     )

@@ -4,7 +4,9 @@ CUDA tensors use the official kernel when ``mamba_ssm`` imports; CPU tensors use
 fused numba kernel of :mod:`espnet_mamba.ops.scan_cpu`; graph export (``torch.export``,
 ``torch.onnx.export``) uses the ``scan`` of :mod:`espnet_mamba.ops.scan_export`;
 anything else (CUDA without mamba-ssm, or a CUDA call with ``initial_state``, which the
-official kernel lacks) uses the sequential PyTorch scan of :func:`scan_torch`.
+official kernel lacks) uses the sequential PyTorch scan of :func:`scan_torch`.  A
+``reverse`` scan runs reversed inside the CPU kernel; the other paths reverse each
+sequence within its length around the scan.
 """
 from typing import Optional, Tuple, Union
 
@@ -12,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from espnet_mamba.ops import cuda_kernels
+from espnet_mamba.ops.lengths import check_lengths, reverse_padded
 from espnet_mamba.ops.scan_cpu import scan_cpu
 from espnet_mamba.ops.scan_export import is_exporting, scan_export
 
@@ -93,6 +96,8 @@ def selective_scan(
     delta_softplus: bool = False,
     return_last_state: bool = False,
     initial_state: Optional[torch.Tensor] = None,
+    reverse: bool = False,
+    lengths: Optional[torch.Tensor] = None,
 ) -> Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]:
     """Selective scan with the semantics of ``mamba_ssm``'s ``selective_scan_fn``.
 
@@ -109,6 +114,12 @@ def selective_scan(
         return_last_state: Also return the final state, (batch, dim, N).
         initial_state: Optional state before the first step, (batch, dim, N)
             (an extension over mamba-ssm, used for streaming).
+        reverse: Scan each sequence backwards from its last real frame, then its
+            padding (what a scan of :func:`~espnet_mamba.ops.lengths.reverse_padded`
+            input gives), with the output in the input's frame order (an extension:
+            the backward branch of bidirectional blocks).
+        lengths: Real frames per sequence, (batch,) integers, for ``reverse``; all
+            ``L`` if omitted.
 
     Returns:
         ``out`` (batch, dim, L) in ``u``'s dtype, and ``last_state`` (float32 or
@@ -119,32 +130,61 @@ def selective_scan(
         ValueError: an input's shape does not fit ``u`` and ``A``.
     """
     _check_inputs(u, delta, A, B, C, D, z, delta_bias, initial_state)
-    if (u.is_cuda and initial_state is None and cuda_kernels.selective_scan_fn is not None
+    if lengths is not None:
+        check_lengths(lengths, u, dim=2)
+    if u.device.type == "cpu" and not u.is_cuda and not is_exporting():  # fused kernel: all
+        out, last = _scan_cpu(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                              initial_state, reverse, lengths)
+    elif reverse:  # the same scan on per-utterance reversed inputs
+        flip = lambda t: None if t is None else reverse_padded(t, lengths, -1)  # noqa: E731
+        out, last = selective_scan(flip(u), flip(delta), A, flip(B), flip(C), D, flip(z),
+                                   delta_bias, delta_softplus, True, initial_state)
+        out = flip(out)
+    elif (u.is_cuda and initial_state is None and cuda_kernels.selective_scan_fn is not None
             and not is_exporting()):
         return cuda_kernels.selective_scan_fn(
             u, delta, A, B, C, D, z, delta_bias, delta_softplus, return_last_state
         )
-    out_dtype = u.dtype
+    else:
+        out, last = _scan_torch_ops(u, delta, A, B, C, D, z, delta_bias, delta_softplus,
+                                    initial_state)
+    return (out, last) if return_last_state else out
+
+
+def _in_float(u, A, B, C):
+    """u's dtype for the state math (float32, or float64), and A, B, C in it, B and C
+    as (batch, G, N, L)."""
     dtype = torch.float64 if u.dtype == torch.float64 else torch.float32
+    if B.dim() == 3:
+        B, C = B.unsqueeze(1), C.unsqueeze(1)
+    return dtype, A.to(dtype), B.to(dtype), C.to(dtype)
+
+
+def _scan_cpu(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state, reverse,
+              lengths):
+    """The fused numba kernel: step sizes, skip and gate inside it."""
+    with torch.autocast(device_type="cpu", enabled=False):
+        dtype, A, B, C = _in_float(u, A, B, C)
+        y, last = scan_cpu(u.to(dtype), delta.to(dtype), A, B, C, initial_state,
+                           None if delta_bias is None else delta_bias.to(dtype),
+                           delta_softplus, None if D is None else D.to(dtype), z,
+                           lengths, reverse)
+    return y.to(u.dtype), last
+
+
+def _scan_torch_ops(u, delta, A, B, C, D, z, delta_bias, delta_softplus, initial_state):
+    """PyTorch ops around :func:`scan_torch` (or the export scan)."""
     with torch.autocast(device_type=u.device.type, enabled=False):
+        dtype, A, B, C = _in_float(u, A, B, C)
         u32, delta32 = u.to(dtype), delta.to(dtype)
-        if B.dim() == 3:
-            B, C = B.unsqueeze(1), C.unsqueeze(1)
-        A, B, C = A.to(dtype), B.to(dtype), C.to(dtype)
-        if u.device.type == "cpu" and not is_exporting():  # bias and softplus in the kernel
-            y, last = scan_cpu(u32, delta32, A, B, C, initial_state,
-                               None if delta_bias is None else delta_bias.to(dtype),
-                               delta_softplus)
-        else:
-            if delta_bias is not None:
-                delta32 = delta32 + delta_bias.to(dtype)[:, None]
-            if delta_softplus:
-                delta32 = F.softplus(delta32)
-            scan = scan_export if is_exporting() else scan_torch
-            y, last = scan(u32, delta32, A, B, C, initial_state)
+        if delta_bias is not None:
+            delta32 = delta32 + delta_bias.to(dtype)[:, None]
+        if delta_softplus:
+            delta32 = F.softplus(delta32)
+        scan = scan_export if is_exporting() else scan_torch
+        y, last = scan(u32, delta32, A, B, C, initial_state)
         if D is not None:
             y = y + u32 * D.to(dtype)[:, None]
         if z is not None:
             y = y * F.silu(z.to(dtype))
-    out = y.to(out_dtype)
-    return (out, last) if return_last_state else out
+    return y.to(u.dtype), last

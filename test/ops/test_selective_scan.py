@@ -186,3 +186,70 @@ def test_kernel_step_sizes_match_torch_softplus(dtype, tol):
                                rtol=4 * tol, atol=atol)
     _step_sizes(raw.numpy(), raw.numpy().dtype.type(0.25), False, value, slope)
     assert (torch.from_numpy(value) == raw + 0.25).all() and (slope == 1).all()
+
+
+@pytest.mark.parametrize("dtype,tol", [(torch.float64, 1e-9), (torch.float32, 2e-4)])
+@pytest.mark.parametrize("L", [5, 130])  # 130: past a checkpoint chunk of 64 steps
+def test_reverse_equals_scan_of_reversed_inputs(dtype, tol, L):
+    """``reverse=True`` with ``lengths`` is the reference scan of each utterance reversed
+    within its length (padding after it, in order), its output put back in frame order:
+    outputs, last states and every gradient; lengths 0 and L included."""
+    from espnet_mamba.ops.lengths import reverse_padded
+
+    inputs = make_inputs(nb=4, L=L, groups=2, dtype=dtype)
+    lengths = torch.tensor([L, L - 3, 1, 0])
+    h0 = torch.randn(4, 6, 4, dtype=dtype)
+    flip = lambda t: reverse_padded(t, lengths, -1)  # noqa: E731
+
+    def ours_reversed(**kw):
+        return selective_scan(**kw, return_last_state=True, reverse=True, lengths=lengths)
+
+    def reference_of_reversed(u, delta, B, C, z, **kw):
+        y, last = scan_reference(flip(u), flip(delta), B=flip(B), C=flip(C), z=flip(z), **kw)
+        return flip(y), last
+
+    y, last, g = grads(ours_reversed, inputs, KEYS, h0)
+    y_ref, last_ref, g_ref = grads(reference_of_reversed, inputs, KEYS, h0)
+    torch.testing.assert_close(y.double(), y_ref, rtol=tol, atol=tol)
+    torch.testing.assert_close(last.double(), last_ref, rtol=tol, atol=tol)
+    for k in KEYS + ["initial_state"]:
+        torch.testing.assert_close(g[k].double(), g_ref[k].double(), rtol=tol * 10,
+                                   atol=tol * 10, msg=k)
+
+
+def test_reverse_without_lengths_reverses_the_whole_axis():
+    inp = make_inputs(L=40, dtype=torch.float64)
+    kw = dict(D=inp["D"], delta_bias=inp["delta_bias"], delta_softplus=True)
+    y = selective_scan(inp["u"], inp["delta"], inp["A"], inp["B"], inp["C"], z=inp["z"],
+                       reverse=True, **kw)
+    y_ref, _ = scan_reference(inp["u"].flip(-1), inp["delta"].flip(-1), inp["A"],
+                              inp["B"].flip(-1), inp["C"].flip(-1), z=inp["z"].flip(-1), **kw)
+    torch.testing.assert_close(y, y_ref.flip(-1), rtol=1e-9, atol=1e-9)
+
+
+def test_reverse_off_the_cpu_kernel_reverses_around_the_scan(monkeypatch):
+    """Where the fused kernel does not run (here: a CUDA tensor without mamba-ssm), a
+    reverse scan gives the same as the kernel's."""
+    class FakeCuda(torch.Tensor):
+        @property
+        def is_cuda(self):
+            return True
+
+    monkeypatch.setattr(cuda_kernels, "selective_scan_fn", None)
+    inp = make_inputs(nb=3, L=20, dtype=torch.float64)
+    lengths = torch.tensor([20, 11, 4])
+    kw = dict(D=inp["D"], z=inp["z"], delta_bias=inp["delta_bias"], delta_softplus=True,
+              reverse=True, lengths=lengths, return_last_state=True)
+    y, last = selective_scan(inp["u"].as_subclass(FakeCuda), inp["delta"], inp["A"],
+                             inp["B"], inp["C"], **kw)
+    y_cpu, last_cpu = selective_scan(inp["u"], inp["delta"], inp["A"], inp["B"], inp["C"],
+                                     **kw)
+    torch.testing.assert_close(y.as_subclass(torch.Tensor), y_cpu, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(last.as_subclass(torch.Tensor), last_cpu, rtol=1e-9, atol=1e-9)
+
+
+def test_bad_lengths_are_named():
+    inp = make_inputs(L=10)
+    with pytest.raises(ValueError, match="lengths must be in 0..10"):
+        selective_scan(inp["u"], inp["delta"], inp["A"], inp["B"], inp["C"], reverse=True,
+                       lengths=torch.tensor([10, 11]))

@@ -120,3 +120,24 @@ def measure(setting: str, repeats: int = 3, warmup: int = 1, profile_ops: int = 
     if profile_ops:
         row["profile"] = {label: top_ops(step, profile_ops) for label, step in steps.items()}
     return row
+
+
+def print_update_times(models: Dict[str, torch.nn.Module], inputs: Dict[str, dict],
+                       updates: int = 6) -> None:
+    """Seconds per training update (forward, backward, Adam step at lr 1e-3) of ESPnet
+    models whose ``forward(**inputs[name])`` returns the loss first, alternated in one
+    process; prints the median after the first (warm-up) update of each."""
+    optims = {name: torch.optim.Adam(m.parameters(), 1e-3) for name, m in models.items()}
+    times: Dict[str, List[float]] = {name: [] for name in models}
+    for _ in range(updates):
+        for name, model in models.items():
+            start = time.perf_counter()
+            loss = model(**inputs[name])[0]
+            optims[name].zero_grad()
+            loss.backward()
+            optims[name].step()
+            times[name].append(time.perf_counter() - start)
+    for name, t in times.items():
+        print(f"{name}: {statistics.median(t[1:]):.3f} s per update "
+              f"(after warm-up: {', '.join(f'{x:.3f}' for x in t[1:])})")
+

@@ -6,10 +6,8 @@ process after one warm-up update each; prints the median of 5 per config.
     taskset -c 0 env OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 \\
         python local/time_updates.py conf/train_mamba_fastspeech.yaml conf/train_fastspeech.yaml
 """
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Dict, List
 
@@ -18,6 +16,7 @@ import torch
 from espnet2.tasks.tts import TTSTask
 
 import espnet_mamba  # noqa: F401  (registers the project's TTS models)
+from espnet_mamba.bench.cases.training import print_update_times
 
 BATCH, TOKENS, HOP, FS = 16, 31, 256, 16000
 
@@ -57,20 +56,8 @@ def main() -> None:
     configs = [Path(p) for p in sys.argv[1:]]
     with tempfile.TemporaryDirectory() as tmp:
         models = build_all(configs, Path(tmp))
-    optims = {name: torch.optim.Adam(m.parameters(), 1e-3) for name, m in models.items()}
     inputs = batch()
-    times = {name: [] for name in models}
-    for _ in range(6):
-        for name, model in models.items():
-            start = time.perf_counter()
-            loss = model(**inputs)[0]
-            optims[name].zero_grad()
-            loss.backward()
-            optims[name].step()
-            times[name].append(time.perf_counter() - start)
-    for name, t in times.items():
-        print(f"{name}: {statistics.median(t[1:]):.3f} s per update "
-              f"(after warm-up: {', '.join(f'{x:.3f}' for x in t[1:])})")
+    print_update_times(models, {name: inputs for name in models})
 
 
 if __name__ == "__main__":
