@@ -2,7 +2,9 @@
 
 PyTorch's CPU backward of a depthwise ``conv1d`` is many times its forward; here each
 (batch, channel) row is one work unit of a parallel loop in both directions, and the
-backward recomputes the pre-activation instead of storing it.  With ``reverse`` a row
+backward recomputes the pre-activation instead of storing it (ConMamba S at 5 s, batch
+8 x 288 channels x 124 frames with SiLU, forward / backward: 0.91 / 2.29 ms with
+``F.conv1d`` + ``F.silu``, 0.63 / 0.81 ms here; docs/kernels.md).  With ``reverse`` a row
 is read from its last real frame (``lengths[b] - 1``) back to 0 and then its padding,
 as :func:`~espnet_mamba.ops.scan_cpu._frame` orders the steps of the reverse scan, and
 the output is written back in the input's frame order: the backward branch of a
