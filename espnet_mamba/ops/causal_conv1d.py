@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from espnet_mamba.ops import cuda_kernels
 from espnet_mamba.ops.conv_cpu import conv_cpu
-from espnet_mamba.ops.lengths import check_lengths, reverse_padded
+from espnet_mamba.ops.lengths import check_lengths, kernel_lengths, reverse_padded
 from espnet_mamba.ops.scan_export import is_exporting
 
 
@@ -52,12 +52,9 @@ def causal_conv1d(
         check_lengths(lengths, x, dim=2)
     if (x.device.type == "cpu" and not x.is_cuda and not streaming and not is_exporting()
             and x.dtype in (torch.float32, torch.float64)):
-        if lengths is None:
-            lengths = torch.full((x.shape[0],), x.shape[-1], dtype=torch.int64)
         return conv_cpu(x, weight.to(x.dtype),
                         x.new_zeros(x.shape[1]) if bias is None else bias.to(x.dtype),
-                        lengths.to(device="cpu", dtype=torch.int64), reverse,
-                        activation is not None)
+                        kernel_lengths(lengths, x), reverse, activation is not None)
     if reverse:
         flip = lambda t: reverse_padded(t, lengths, -1)  # noqa: E731
         return flip(causal_conv1d(flip(x), weight, bias, activation))

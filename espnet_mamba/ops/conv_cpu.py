@@ -141,7 +141,8 @@ class CausalConvCPU(torch.autograd.Function):
 
 def conv_cpu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
              lengths: torch.Tensor, reverse: bool, silu: bool) -> torch.Tensor:
-    """Run the kernels: x (batch, dim, L), weight (dim, W), bias (dim,), lengths (batch,)
-    int64, all on the CPU in one float dtype; returns (batch, dim, L)."""
+    """Run the kernels: x (batch, dim, L), weight (dim, W), bias (dim,), all on the CPU in
+    one float dtype, lengths as :func:`~espnet_mamba.ops.lengths.kernel_lengths` gives
+    them; returns (batch, dim, L)."""
     return CausalConvCPU.apply(x.contiguous(), weight.contiguous(), bias.contiguous(),
-                               lengths.contiguous(), bool(reverse), bool(silu))
+                               lengths, bool(reverse), bool(silu))

@@ -41,3 +41,11 @@ def reverse_padded(x: torch.Tensor, lengths: Optional[torch.Tensor], dim: int) -
     shape = [1] * x.dim()
     shape[0], shape[dim] = x.shape[0], max_len
     return x.gather(dim, index.view(shape).expand_as(x))
+
+
+def kernel_lengths(lengths: Optional[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``lengths`` as the CPU kernels take them: contiguous int64 on the CPU, one per
+    sequence of ``x`` (batch, ..., L); all ``L`` when ``None``."""
+    if lengths is None:
+        return torch.full((x.shape[0],), x.shape[-1], dtype=torch.int64)
+    return lengths.to(device="cpu", dtype=torch.int64).contiguous()

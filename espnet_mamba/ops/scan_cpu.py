@@ -40,6 +40,7 @@ from numba import types
 from numba.extending import intrinsic, overload
 
 from espnet_mamba.ops.cpu_threads import choose, compile_pair
+from espnet_mamba.ops.lengths import kernel_lengths
 
 CHUNK = 64  # steps between saved states
 CHANNEL_BLOCK = 16  # channels per pass of the backward (see _backward_kernel)
@@ -399,11 +400,9 @@ def scan_cpu(
     when given.  ``reverse`` scans each utterance backwards from frame ``lengths[b] - 1``
     (the last frame without ``lengths``), output in the input's frame order.  Returns
     y (batch, dim, L), h_last (the state after the last step scanned)."""
-    nb, dim, L = u.shape
+    nb, dim, _ = u.shape
     if h0 is None:
         h0 = u.new_zeros(nb, dim, A.shape[1])
-    if lengths is None:
-        lengths = torch.full((nb,), L, dtype=torch.int64)
     return SelectiveScanCPU.apply(
         u.contiguous(),
         delta.contiguous(),
@@ -411,11 +410,11 @@ def scan_cpu(
         B.transpose(-1, -2).contiguous(),
         C.transpose(-1, -2).contiguous(),
         u.new_zeros(dim) if D is None else D.to(u.dtype).contiguous(),
-        u.new_empty(1, 1, 1) if z is None else z.to(u.dtype),
+        u.new_empty(1, 1, 1) if z is None else z.to(u.dtype).contiguous(),
         h0.to(u.dtype).contiguous(),
         u.new_zeros(dim) if delta_bias is None else delta_bias.to(u.dtype).contiguous(),
         bool(delta_softplus),
         z is not None,
-        lengths.to(device="cpu", dtype=torch.int64).contiguous(),
+        kernel_lengths(lengths, u),
         bool(reverse),
     )
