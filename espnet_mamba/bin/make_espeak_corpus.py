@@ -1,5 +1,5 @@
-"""Generate a synthetic speech corpus with espeak-ng (and Festival), as Kaldi-style
-data dirs.
+"""Generate a synthetic speech corpus with espeak-ng (and Festival, Flite), as
+Kaldi-style data dirs.
 
     python -m espnet_mamba.bin.make_espeak_corpus --out data --wavdir wav \\
         --num_train 2400 --num_dev 200 --num_test 300 --seed 0
@@ -9,7 +9,8 @@ wordnet`` WordNet's usage examples (:mod:`espnet_mamba.corpora.wordnet_text`, op
 vocabulary: the test set's out-of-training-vocabulary rate is printed and written to its
 ``synthesis`` file); dev and test sentences never occur in train.  Training utterances
 are spoken by several voices at random speeds and pitches: espeak-ng voices by name,
-Festival voices as ``festival:<voice>`` (``festival:kal_diphone``); dev uses the
+Festival voices as ``festival:<voice>`` (``festival:kal_diphone``), Flite voices as
+``flite:<voice>`` (``flite:awb``); dev uses the
 training voices, test half the training voices and half voices held out from training.
 Each data dir gets a ``synthesis`` file naming the text source, the engines and their
 versions, the seed and the voices.

@@ -1,5 +1,5 @@
-"""A synthetic speech corpus spoken by espeak-ng and Festival voices, as Kaldi-style
-data dirs.
+"""A synthetic speech corpus spoken by espeak-ng, Festival and Flite voices, as
+Kaldi-style data dirs.
 
 Sentences come from a small grammar (about 200 words, many thousand distinct
 sentences; :func:`sentences`) or from WordNet's usage examples
@@ -7,7 +7,8 @@ sentences; :func:`sentences`) or from WordNet's usage examples
 sentences never occur in train.  :func:`plan` gives each sentence a voice (in turn), a
 speed and a pitch; :func:`write_set` synthesizes a set, espeak-ng voices in fresh
 processes (:mod:`espnet_mamba.corpora.espeak_engine`), ``festival:<voice>`` voices in
-Festival (:mod:`espnet_mamba.corpora.festival_engine`), and writes its data dir with a
+Festival (:mod:`espnet_mamba.corpora.festival_engine`), ``flite:<voice>`` voices in Flite
+(:mod:`espnet_mamba.corpora.flite_engine`), and writes its data dir with a
 ``synthesis`` file naming the engines and their versions, the seed and the voices (audio
 differs between engine versions).
 """
@@ -21,7 +22,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 
-from espnet_mamba.corpora import festival_engine
+from espnet_mamba.corpora import festival_engine, flite_engine
 from espnet_mamba.corpora.espeak_engine import (
     EspeakError,
     EspeakNG,
@@ -35,6 +36,10 @@ TRAIN_VOICES = ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb-scotland+f1", "en-029
                 "en-us-nyc+f4", "en-gb-x-rp+m4", "en+f3"]
 HELD_OUT_VOICES = ["en-gb-x-gbclan+f5", "en-gb-x-gbcwmd+m6"]
 GRAMMAR = "grammar: espnet_mamba.corpora.espeak_corpus"  # the text source, as notes name it
+# The engines of voices named "<prefix><voice>", in the order a set is spoken; every other
+# voice is espeak-ng's.  Each has PREFIX, check_voices, version and synthesize.
+EXTERNAL_ENGINES = (festival_engine, flite_engine)
+ENGINE_ERRORS = (EspeakError, festival_engine.FestivalError, flite_engine.FliteError)
 
 # One planned utterance: (utt, text, voice, speed in words per minute, pitch 0-99).
 Item = Tuple[str, str, str, int, int]
@@ -126,38 +131,44 @@ def _speak_item(item: Tuple[str, str, int, int, Path], fs: int) -> float:
     return speak(*item, fs=fs)
 
 
+def is_espeak(voice: str) -> bool:
+    """Whether espeak-ng speaks the voice (no external engine's prefix)."""
+    return not any(voice.startswith(e.PREFIX) for e in EXTERNAL_ENGINES)
+
+
 def check_voices(voices: Sequence[str]) -> None:
-    """Every voice must be known to espeak-ng, or, as ``festival:<voice>``, to Festival.
+    """Every voice must be known to espeak-ng, or, as ``festival:<voice>`` or
+    ``flite:<voice>``, to Festival or Flite.
 
     Raises:
         DataError: naming the first unknown voice, or why an engine does not load.
     """
     try:
-        festival_engine.check_voices([v for v in voices if festival_engine.is_festival(v)])
-        espeak = [v for v in voices if not festival_engine.is_festival(v)]
+        for engine in EXTERNAL_ENGINES:
+            engine.check_voices([v for v in voices if v.startswith(engine.PREFIX)])
+        espeak = [v for v in voices if is_espeak(v)]
         if espeak:
-            engine = EspeakNG.get()
+            espeak_ng = EspeakNG.get()
             for voice in espeak:
-                engine.set_voice(voice)
-    except (EspeakError, festival_engine.FestivalError) as exc:
+                espeak_ng.set_voice(voice)
+    except ENGINE_ERRORS as exc:
         raise DataError(str(exc)) from None
 
 
 def synthesis_note(seed: int, voices: Sequence[str], text: str = GRAMMAR) -> str:
     """The ``synthesis`` file of a data dir: text source, engines and versions, seed,
     voices."""
-    engines = []
-    if any(not festival_engine.is_festival(v) for v in voices):
-        engines.append(engine_description())
-    if any(festival_engine.is_festival(v) for v in voices):
-        engines.append(festival_engine.version())
+    engines = [engine_description()] if any(is_espeak(v) for v in voices) else []
+    engines += [e.version() for e in EXTERNAL_ENGINES
+                if any(v.startswith(e.PREFIX) for v in voices)]
     return (f"text {text}\nengine {'; '.join(engines)}\nseed {seed}\n"
             f"voices {' '.join(voices)}\n")
 
 
 def speaker_id(voice: str) -> str:
     """The speaker id of a voice: ``en-us+m1`` -> ``en-us-m1``, ``festival:kal_diphone``
-    -> ``festival-kal-diphone`` (no ``_``: it separates speaker and utterance ids)."""
+    -> ``festival-kal-diphone``, ``flite:awb`` -> ``flite-awb`` (no ``_``: it separates
+    speaker and utterance ids)."""
     return re.sub(r"[+:_]", "-", voice)
 
 
@@ -181,17 +192,16 @@ def write_set(name: str, items: Sequence[Item], out: Path, wavdir: Path, fs: int
     ``wavdir/name/``; returns hours.  The data dir appears only when complete."""
     (wavdir / name).mkdir(parents=True, exist_ok=True)
     paths = [(wavdir / name / f"{utt}.wav").resolve() for utt, *_ in items]
-    by_festival = [festival_engine.is_festival(item[2]) for item in items]
     espeak = [(text, voice, speed, pitch, path)
-              for (_, text, voice, speed, pitch), path, fest in zip(items, paths, by_festival)
-              if not fest]
-    festival = [(text, voice[len(festival_engine.PREFIX):], speed, path)
-                for (_, text, voice, speed, _), path, fest in zip(items, paths, by_festival)
-                if fest]
+              for (_, text, voice, speed, pitch), path in zip(items, paths) if is_espeak(voice)]
     try:
-        seconds = (map_in_fresh_processes(partial(_speak_item, fs=fs), espeak, jobs)
-                   + festival_engine.synthesize(festival, fs, jobs))
-    except festival_engine.FestivalError as exc:
+        seconds = map_in_fresh_processes(partial(_speak_item, fs=fs), espeak, jobs)
+        for engine in EXTERNAL_ENGINES:
+            seconds += engine.synthesize(
+                [(text, voice[len(engine.PREFIX):], speed, path)
+                 for (_, text, voice, speed, _), path in zip(items, paths)
+                 if voice.startswith(engine.PREFIX)], fs, jobs)
+    except ENGINE_ERRORS as exc:
         raise DataError(str(exc)) from None
     utt2spk = {utt: utt.split("_")[0] for utt, *_ in items}
     with atomic_dir(out / name) as tmp:

@@ -35,10 +35,6 @@ class FestivalError(RuntimeError):
     """Festival is missing, or refused a voice or a text."""
 
 
-def is_festival(voice: str) -> bool:
-    return voice.startswith(PREFIX)
-
-
 def _program() -> str:
     path = shutil.which(PROGRAM)
     if path is None:

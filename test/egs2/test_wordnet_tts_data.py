@@ -63,3 +63,15 @@ def test_tts_corpus_reads_the_asr_corpus_sentences(tmp_path, recipe_env):
     assert bad.returncode == 1 and "--first needs a positive count" in bad.stderr
     unknown = run_data(tmp_path, "tts1", env, "--bogus", "1")
     assert unknown.returncode == 1 and "local/data.sh: unknown option --bogus" in unknown.stderr
+
+
+def test_run_sh_names_the_asr_experiment_it_lacks(tmp_path):
+    """run.sh needs ../asr1's model (default, or --asr_exp DIR) before anything runs."""
+    run = REPO / "egs2" / "wordnet_en" / "tts1" / "run.sh"
+    for args, message in [([], "no ASR experiment ../asr1/exp/asr_train_asr_conmamba_raw_char"),
+                          (["--stage", "2", "--asr_exp", str(tmp_path / "seed1")],
+                           f"no ASR experiment {tmp_path / 'seed1'}"),
+                          (["--asr_exp"], "--asr_exp needs an experiment dir")]:
+        done = subprocess.run(["bash", str(run), *args], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 1 and message in done.stderr, (args, done.stderr)
