@@ -87,7 +87,7 @@ def watch(exp_dir: Path, budget_s: float, poll_s: float, since: float) -> str:
             done = starts[-1][0] - 1
             used = starts[-1][1] - starts[0][1]
             return (f"{exp_dir}: stopped at the start of epoch {starts[-1][0]} (process "
-                    f"{', '.join(map(str, pids)) or 'not found'}): epochs 1-{done} took "
+                    f"{', '.join(map(str, pids)) or 'not found'}): epochs {starts[0][0]}-{done} took "
                     f"{used:.0f} s of the {budget_s:.0f} s budget, the last "
                     f"{starts[-1][1] - starts[-2][1]:.0f} s.\nTo finish: max_epoch: {done} "
                     "in the config (or --max_epoch " f"{done}) and run the training stage "

@@ -1,10 +1,9 @@
 """corpora.festival_engine: the festival --batch scripts, blocks, resampling and errors,
 against a stand-in ``festival`` program that runs the same Scheme subset (the real
-system is a Debian package: the ``system`` test at the end runs it, ``pytest -m
-system``); and Festival voices in make_espeak_corpus (test_flite_engine.py: voices of
-all three engines, unknown voices)."""
+system is a Debian package: test_real_engines.py runs it, ``pytest -m system``); and
+Festival voices in make_espeak_corpus (test_flite_engine.py: voices of all three
+engines, unknown voices)."""
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -75,22 +74,3 @@ def test_corpus_with_festival_voices(tmp_path, fake_festival):
     assert "voices en-us+m1 festival:ked_diphone" in note
     assert speaker_id("festival:cmu_us_slt_arctic_hts") == "festival-cmu-us-slt-arctic-hts"
 
-
-@pytest.mark.system
-@pytest.mark.skipif(shutil.which("festival") is None, reason="Debian festival not installed")
-def test_real_festival_voices_speak(tmp_path):
-    voices = ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"]
-    festival_engine.check_voices([f"festival:{v}" for v in voices])
-    jobs = [("the setting sun sank below the tree line", v, speed, tmp_path / f"{v}{speed}.wav")
-            for v in voices for speed in (128, 200)]
-    seconds = festival_engine.synthesize(jobs, 16000, 2)
-    again = festival_engine.synthesize([(t, v, s, p.with_suffix(".again.wav"))
-                                        for t, v, s, p in jobs], 16000, 1)
-    assert seconds == again  # deterministic, whatever the number of processes
-    by = {(v, s): sec for (_, v, s, _), sec in zip(jobs, seconds)}
-    for voice in voices:
-        assert 1.0 < by[voice, 200] < 4.0
-    for voice in ("kal_diphone", "ked_diphone"):  # the diphone voices follow the rate
-        assert by[voice, 128] > 1.3 * by[voice, 200]
-    audio, rate = sf.read(jobs[0][3])
-    assert rate == 16000 and 0.1 < np.abs(audio).max() <= 1.0

@@ -1,10 +1,9 @@
 """corpora.flite_engine: the flite command lines, resampling, voice checks and errors,
 against a stand-in ``flite`` program with the real one's interface (Debian's flite is run
-by the ``system`` test at the end, ``pytest -m system``); and Flite voices in
+by test_real_engines.py, ``pytest -m system``); and Flite voices in
 make_espeak_corpus, with Festival's too."""
 import os
 import re
-import shutil
 import stat
 import sys
 
@@ -108,21 +107,3 @@ def test_unknown_voice_stops_the_corpus(voice, tmp_path, fake_flite, monkeypatch
     assert f"has no voice '{voice}'" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
 
-
-@pytest.mark.system
-@pytest.mark.skipif(shutil.which("flite") is None, reason="Debian flite not installed")
-def test_real_flite_voices_speak(tmp_path):
-    voices = ["awb", "rms", "slt", "kal16"]
-    flite_engine.check_voices([f"flite:{v}" for v in voices])
-    jobs = [("the setting sun sank below the tree line", v, speed, tmp_path / f"{v}{speed}.wav")
-            for v in voices for speed in (128, 200)]
-    seconds = flite_engine.synthesize(jobs, 16000, 2)
-    again = flite_engine.synthesize([(t, v, s, p.with_suffix(".again.wav"))
-                                     for t, v, s, p in jobs], 16000, 1)
-    assert seconds == again  # deterministic, whatever the number of processes
-    by = {(v, s): sec for (_, v, s, _), sec in zip(jobs, seconds)}
-    for voice in voices:
-        assert 1.0 < by[voice, 200] < 4.0
-        assert by[voice, 128] > 1.3 * by[voice, 200]  # every voice follows the rate
-    audio, rate = sf.read(jobs[0][3])
-    assert rate == 16000 and 0.1 < np.abs(audio).max() <= 1.0

@@ -1,0 +1,39 @@
+"""The Debian synthesis programs themselves (``pytest -m system``; skipped where one is not
+installed): each named voice speaks, deterministically whatever the number of processes,
+and the voices that can follow the speaking rate do."""
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from espnet_mamba.corpora import festival_engine, flite_engine
+
+# (engine, its voices, those that follow the rate: Festival's HTS voice keeps its own)
+ENGINES = [
+    (festival_engine, ["kal_diphone", "ked_diphone", "cmu_us_slt_arctic_hts"],
+     ["kal_diphone", "ked_diphone"]),
+    (flite_engine, ["awb", "rms", "slt", "kal16"], ["awb", "rms", "slt", "kal16"]),
+]
+
+
+@pytest.mark.system
+@pytest.mark.parametrize("engine, voices, follow_rate", ENGINES,
+                         ids=[e.PROGRAM for e, _, _ in ENGINES])
+def test_real_voices_speak(engine, voices, follow_rate, tmp_path):
+    if shutil.which(engine.PROGRAM) is None:
+        pytest.skip(f"Debian {engine.PROGRAM} not installed")
+    engine.check_voices([f"{engine.PREFIX}{v}" for v in voices])
+    jobs = [("the setting sun sank below the tree line", v, speed, tmp_path / f"{v}{speed}.wav")
+            for v in voices for speed in (128, 200)]
+    seconds = engine.synthesize(jobs, 16000, 2)
+    again = engine.synthesize([(t, v, s, p.with_suffix(".again.wav"))
+                               for t, v, s, p in jobs], 16000, 1)
+    assert seconds == again  # deterministic, whatever the number of processes
+    by = {(v, s): sec for (_, v, s, _), sec in zip(jobs, seconds)}
+    for voice in voices:
+        assert 1.0 < by[voice, 200] < 4.0
+    for voice in follow_rate:
+        assert by[voice, 128] > 1.3 * by[voice, 200]
+    audio, rate = sf.read(jobs[0][3])
+    assert rate == 16000 and 0.1 < np.abs(audio).max() <= 1.0
