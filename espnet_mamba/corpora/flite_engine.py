@@ -57,9 +57,12 @@ def installed_voices() -> List[str]:
 
 
 def version() -> str:
-    """E.g. ``Flite 2.2``."""
-    found = re.search(r"flite-([\w.]+)", _run(["--version"], "its version"))
-    return f"Flite {found.group(1) if found else 'unknown'}"
+    """E.g. ``Flite 2.2``; ``flite --version`` prints it and exits with status 1."""
+    done = subprocess.run([_program(), "--version"], capture_output=True, text=True)
+    found = re.search(r"flite-([\w.]+)", done.stdout + done.stderr)
+    if found is None:
+        raise FliteError(f"flite --version printed no version: {done.stderr.strip()[-300:]}")
+    return f"Flite {found.group(1)}"
 
 
 def check_voices(voices: Sequence[str]) -> None:

@@ -16,9 +16,9 @@ from espnet_mamba.corpora import flite_engine
 from espnet_mamba.corpora.espeak_corpus import speaker_id
 from fake_festival import install_fake_festival
 
-# Like flite 2.2: -lv lists the voices, an unknown -voice falls back to the default
-# (kal, 8 kHz) without an error; speech is a tone of 0.05 s per character times
-# duration_stretch, at the voice's rate.
+# Like flite 2.2: -lv lists the voices, --version prints it and fails, an unknown -voice
+# falls back to the default (kal, 8 kHz) without an error; speech is a tone of 0.05 s per
+# character times duration_stretch, at the voice's rate.
 FAKE = r'''#!PYTHON
 import sys, numpy as np, soundfile as sf
 args = sys.argv[1:]
@@ -28,7 +28,7 @@ if args == ["-lv"]:
 if args == ["--version"]:
     print("  Carnegie Mellon University, Copyright (c) 1999-2016, all rights reserved")
     print("  version: flite-2.2-current Sep 2018 (http://cmuflite.org)")
-    sys.exit(0)
+    sys.exit(1)  # as flite 2.2 does
 opts = dict(zip(args[::2], args[1::2]))
 stretch = float(opts["--setf"].split("=")[1])
 rate = 16000 if opts.get("-voice") in ("awb", "rms", "slt", "kal16") else 8000

@@ -1,6 +1,7 @@
 """The Debian synthesis programs themselves (``pytest -m system``; skipped where one is not
 installed): each named voice speaks, deterministically whatever the number of processes,
 and the voices that can follow the speaking rate do."""
+import re
 import shutil
 
 import numpy as np
@@ -24,6 +25,7 @@ def test_real_voices_speak(engine, voices, follow_rate, tmp_path):
     if shutil.which(engine.PROGRAM) is None:
         pytest.skip(f"Debian {engine.PROGRAM} not installed")
     engine.check_voices([f"{engine.PREFIX}{v}" for v in voices])
+    assert re.fullmatch(r"(Festival|Flite) \d+\.\d+(\.\d+)?", engine.version())
     jobs = [("the setting sun sank below the tree line", v, speed, tmp_path / f"{v}{speed}.wav")
             for v in voices for speed in (128, 200)]
     seconds = engine.synthesize(jobs, 16000, 2)
