@@ -43,9 +43,10 @@ def _program() -> str:
     return path
 
 
-def _run(args: Sequence[str], what: str) -> str:
+def _run(args: Sequence[str], what: str, ok: Sequence[int] = (0,)) -> str:
+    """flite's stdout and stderr; an exit status outside ``ok`` is a FliteError."""
     done = subprocess.run([_program(), *args], capture_output=True, text=True)
-    if done.returncode != 0:
+    if done.returncode not in ok:
         raise FliteError(f"flite failed on {what}: {done.stderr.strip()[-300:]}")
     return done.stdout + done.stderr
 
@@ -58,10 +59,10 @@ def installed_voices() -> List[str]:
 
 def version() -> str:
     """E.g. ``Flite 2.2``; ``flite --version`` prints it and exits with status 1."""
-    done = subprocess.run([_program(), "--version"], capture_output=True, text=True)
-    found = re.search(r"flite-([\w.]+)", done.stdout + done.stderr)
+    printed = _run(["--version"], "its version", ok=(0, 1))
+    found = re.search(r"flite-([\w.]+)", printed)
     if found is None:
-        raise FliteError(f"flite --version printed no version: {done.stderr.strip()[-300:]}")
+        raise FliteError(f"flite --version printed no version: {printed.strip()[-300:]}")
     return f"Flite {found.group(1)}"
 
 
