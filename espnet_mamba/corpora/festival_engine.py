@@ -58,8 +58,11 @@ def _batch(script: str, what: str) -> None:
 def version() -> str:
     """E.g. ``Festival 2.5.0``."""
     done = subprocess.run([_program(), "--version"], capture_output=True, text=True)
-    found = re.search(r"System: ([\w.]+)", done.stdout + done.stderr)
-    return f"Festival {found.group(1) if found else 'unknown'}"
+    printed = done.stdout + done.stderr
+    found = re.search(r"System: ([\w.]+)", printed)
+    if done.returncode != 0 or found is None:
+        raise FestivalError(f"festival --version printed no version: {printed.strip()[-300:]}")
+    return f"Festival {found.group(1)}"
 
 
 def check_voices(voices: Sequence[str]) -> None:

@@ -1,7 +1,7 @@
 """corpora.flite_engine: the flite command lines, resampling, voice checks and errors,
 against a stand-in ``flite`` program with the real one's interface (Debian's flite is run
 by test_real_engines.py, ``pytest -m system``); and Flite voices in
-make_espeak_corpus, with Festival's too."""
+make_espeak_corpus, with Festival's too; both engines' version errors."""
 import os
 import re
 import stat
@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from espnet_mamba.bin import make_espeak_corpus
-from espnet_mamba.corpora import flite_engine
+from espnet_mamba.corpora import festival_engine, flite_engine
 from espnet_mamba.corpora.espeak_corpus import speaker_id
 from fake_festival import install_fake_festival
 
@@ -71,6 +71,18 @@ def test_unknown_voice_missing_program_and_bad_text_are_named(tmp_path, fake_fli
     with pytest.raises(flite_engine.FliteError, match="apt-get install flite"):
         flite_engine.version()
     flite_engine.check_voices([])  # no flite voice asked for: flite is not needed
+
+
+@pytest.mark.parametrize("engine, error", [(festival_engine, festival_engine.FestivalError),
+                                           (flite_engine, flite_engine.FliteError)])
+def test_a_program_that_prints_no_version_is_named(tmp_path, monkeypatch, engine, error):
+    """Something else installed under the engine's name: its version is an error, not a guess."""
+    program = tmp_path / engine.PROGRAM
+    program.write_text(f"#!/bin/sh\necho 'usage: {engine.PROGRAM} [options]'\n")
+    program.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(error, match=f"{engine.PROGRAM} --version printed no version: usage: "):
+        engine.version()
 
 
 def test_corpus_with_voices_of_three_engines(tmp_path, fake_flite, monkeypatch):

@@ -37,6 +37,12 @@ TINY_TTS = {
     "best_model_criterion": [["valid", "loss", "min"]],
     "keep_nbest_models": 1,
 }
+TINY_FASTSPEECH = dict(TINY_TTS, tts="mamba_fastspeech",
+                       tts_conf={"adim": 16, "encoder_blocks": 1, "decoder_blocks": 1,
+                                 "d_state": 4, "duration_predictor_chans": 8,
+                                 "postnet_layers": 1, "postnet_units": 16})
+
+
 TINY_ASR = {
     "encoder": "conmamba",
     "encoder_conf": {"output_size": 16, "linear_units": 16, "num_blocks": 1,
@@ -241,16 +247,17 @@ def test_bad_options_are_named(tmp_path, recipe_env):
         (["--feats_normalize", "utterance_mvn"], "--feats_normalize must be global_mvn or none"),
         (["--stage", "7", "--asr_model_dir", str(tmp_path)],
          f"--asr_model_dir {tmp_path}: no config.yaml there"),
-        (["--stage", "4", "--durations_asr_exp", str(tmp_path)],
-         f"--durations_asr_exp {tmp_path}: no config.yaml there"),
-        (["--stage", "4", "--durations_asr_exp", str(tmp_path / "asr"),
-          "--durations_asr_model", "4epoch.pth"],
+        (["--stage", "4", "--train_config", "conf/tiny_fs.yaml", "--durations_asr_exp",
+          str(tmp_path)], f"--durations_asr_exp {tmp_path}: no config.yaml there"),
+        (["--stage", "4", "--train_config", "conf/tiny_fs.yaml", "--durations_asr_exp",
+          str(tmp_path / "asr"), "--durations_asr_model", "4epoch.pth"],
          f"aligning ASR model not found: {tmp_path / 'asr'}/4epoch.pth (--durations_asr_model)"),
     ]
     (tmp_path / "asr").mkdir()
     (tmp_path / "asr" / "config.yaml").write_text("{}\n")
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "tiny.yaml").write_text(yaml.safe_dump(TINY_TTS))
+    (tmp_path / "conf" / "tiny_fs.yaml").write_text(yaml.safe_dump(TINY_FASTSPEECH))
     (tmp_path / "conf" / "decode_tiny.yaml").write_text("threshold: 0.5\n")
     for args, message in cases:
         proc = tts_sh(tmp_path, recipe_env, *args)
@@ -264,12 +271,6 @@ def test_decoding_without_a_model_names_the_stage(tmp_path, recipe_env):
     proc = tts_sh(tmp_path, recipe_env, "--stage", "6")
     assert proc.returncode != 0
     assert f"missing {EXP}/valid.loss.ave.pth (the model to decode with: finish stage 5" in proc.stderr
-
-
-TINY_FASTSPEECH = dict(TINY_TTS, tts="mamba_fastspeech",
-                       tts_conf={"adim": 16, "encoder_blocks": 1, "decoder_blocks": 1,
-                                 "d_state": 4, "duration_predictor_chans": 8,
-                                 "postnet_layers": 1, "postnet_units": 16})
 
 
 @pytest.mark.slow
@@ -302,3 +303,11 @@ def test_fastspeech_trains_on_durations_aligned_by_an_asr_model(tmp_path, make_d
     dec = exp / "decode_fs_valid.loss.ave_griffin_lim4" / "test"
     assert sorted(table(dec / "wav.scp")) == ["s0-te0", "s0-te1"]
     assert "WARNING: espnet2.bin.tts_inference passes" not in proc.stdout
+    # an autoregressive model learns its own alignment: the option is not used for it
+    proc = tts_sh(recipe, recipe_env, "--stage", "4", "--stop_stage", "5",
+                  "--durations_asr_exp", str(asr_exp), "--durations_asr_model", "model.pth")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert ("--durations_asr_exp: tts 'mamba_tts' of conf/tiny.yaml takes no teacher durations;"
+            " not used") in proc.stdout
+    config = yaml.safe_load((recipe / "exp/tts_tiny_raw_char/config.yaml").read_text())
+    assert [p[1] for p in config["train_data_path_and_name_and_type"]] == ["text", "speech"]

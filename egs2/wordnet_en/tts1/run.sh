@@ -3,11 +3,13 @@
 # 16 kHz) reading ../asr1's WordNet sentences; Mamba FastSpeech vs ESPnet's FastSpeech
 # of matched size, both non-autoregressive on teacher durations from CTC forced alignment
 # by ../asr1's ConMamba model, which also judges the synthesized test sentences (unseen
-# by both) in stage 7:
+# by both) in stage 7; and ESPnet's autoregressive Transformer-TTS of matched size:
 #
 #   (cd ../asr1 && local/data.sh && ./run.sh)          # the aligner and judge, first
 #   ./run.sh                                           # Mamba FastSpeech, stages 1-7
 #   ./run.sh --stage 5 --train_config conf/train_fastspeech.yaml   # the ESPnet baseline
+#   ./run.sh --stage 5 --train_config conf/train_transformer_tts.yaml   # autoregressive
+#                                              # ESPnet Transformer-TTS (no teacher durations)
 #
 #   ./run.sh --asr_exp ../asr1/exp/asr_conmamba_seed1   # another ../asr1 model aligns and judges
 #

@@ -1,11 +1,13 @@
 """Seconds per training update (forward, backward, Adam step) of TTS configs, on
 synthetic batches with this corpus's means (16 utterances of 36-48 characters, 2.5 s
-per 42 characters at 16 kHz, even teacher durations), the configs alternated in one
-process after one warm-up update each; prints the median of 5 per config.
+per 42 characters at 16 kHz, even teacher durations for the models that take them),
+the configs alternated in one process after one warm-up update each; prints the
+median of 5 per config.
 
     taskset -c 0 env OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 \\
         python local/time_updates.py conf/train_mamba_fastspeech.yaml conf/train_fastspeech.yaml
 """
+import inspect
 import sys
 import tempfile
 from pathlib import Path
@@ -51,13 +53,20 @@ def batch() -> dict:
                 speech=0.1 * torch.randn(BATCH, int(speech_lengths[0]), generator=g))
 
 
+def takes_durations(model: torch.nn.Module) -> bool:
+    """Whether the ESPnet TTS model's ``tts`` module takes teacher durations."""
+    return "durations" in inspect.signature(model.tts.forward).parameters
+
+
 def main() -> None:
     torch.set_num_threads(1)
     configs = [Path(p) for p in sys.argv[1:]]
     with tempfile.TemporaryDirectory() as tmp:
         models = build_all(configs, Path(tmp))
     inputs = batch()
-    print_update_times(models, {name: inputs for name in models})
+    no_durations = {k: v for k, v in inputs.items() if not k.startswith("durations")}
+    print_update_times(models, {name: inputs if takes_durations(model) else no_durations
+                                for name, model in models.items()})
 
 
 if __name__ == "__main__":
