@@ -9,12 +9,26 @@ silence).  These boundaries are scaled from ASR frames to TTS frames and rounded
 durations sum exactly to the utterance's mel length, ``1 + samples // hop`` for ESPnet's
 centred STFT front-ends.
 """
+import inspect
 from typing import List, Sequence, Tuple
 
 import torch
 import torchaudio.functional as taF
 
 from espnet_mamba.data import DataError
+
+
+def takes_durations(tts: str) -> bool:
+    """Whether the ESPnet ``tts`` choice named ``tts`` (e.g. ``fastspeech``,
+    ``mamba_fastspeech``) trains on teacher durations: its ``forward`` takes them.
+
+    Raises:
+        ValueError: ``tts`` is not a choice of ESPnet's TTS task.
+    """
+    import espnet_mamba  # noqa: F401  (registers the project's TTS models)
+    from espnet2.tasks.tts import tts_choices
+
+    return "durations" in inspect.signature(tts_choices.get_class(tts).forward).parameters
 
 
 def token_spans(log_probs: torch.Tensor, targets: Sequence[int], blank: int = 0

@@ -1,14 +1,15 @@
 """tts.durations and bin.align_durations: CTC forced-alignment durations, by hand and on
 tone utterances whose characters sit at known times, spelled by a briefly trained ASR
-model."""
+model; which TTS models take durations (bin.takes_durations)."""
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
 from espnet_mamba.bin import align_durations
+from espnet_mamba.bin import takes_durations as takes_durations_cli
 from espnet_mamba.data import DataError
-from espnet_mamba.tts.durations import durations, token_spans
+from espnet_mamba.tts.durations import durations, takes_durations, token_spans
 from tiny_models import SR, build_model, tone_utterance, train_briefly
 
 
@@ -93,3 +94,20 @@ def test_unknown_character_and_missing_model_are_named(asr_exp, tmp_path, capsys
                               "--output", str(tmp_path / "d")])
     assert "tts.yaml: no feats_extract_conf.hop_length" in capsys.readouterr().err
     assert not (tmp_path / "d").exists()
+
+
+def test_takes_durations_reads_the_models_forward(tmp_path, capsys):
+    assert [takes_durations(n) for n in ("fastspeech", "fastspeech2", "prodiff",
+                                         "mamba_fastspeech", "espnet_mamba.mamba_fastspeech")
+            ] == [True] * 5
+    assert [takes_durations(n) for n in ("transformer", "tacotron2", "mamba_tts")] == [False] * 3
+    for name, printed in (("fastspeech", "true"), ("transformer", "false")):
+        (tmp_path / "c.yaml").write_text(f"tts: {name}\ntts_conf: {{}}\n")
+        takes_durations_cli.main([str(tmp_path / "c.yaml")])
+        assert capsys.readouterr().out == f"{printed}\n"
+    for text, message in (("tts: nosuch\n", "--tts must be one of"),
+                          ("optim: adam\n", "no `tts:` choice")):
+        (tmp_path / "c.yaml").write_text(text)
+        with pytest.raises(SystemExit) as done:
+            takes_durations_cli.main([str(tmp_path / "c.yaml")])
+        assert done.value.code == 2 and message in capsys.readouterr().err

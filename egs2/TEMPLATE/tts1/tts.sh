@@ -7,9 +7,9 @@
 #   2  format audio       mono 16-bit audio at --fs in ${dumpdir}/raw/<set>
 #   3  token list         char (optionally with a --cleaner), or phonemes (--token_type phn --g2p ...)
 #   4  collect stats      espnet2.bin.tts_train --collect_stats true (shapes, mel mean/var);
-#                         with --durations_asr_exp (and a duration-based model) first the
-#                         teacher durations of the training and validation sets
-#                         (espnet_mamba.bin.align_durations)
+#                         with --durations_asr_exp (and a model that takes durations:
+#                         espnet_mamba.bin.takes_durations) first the teacher durations
+#                         of the training and validation sets (espnet_mamba.bin.align_durations)
 #   5  TTS training       espnet2.bin.tts_train (global_mvn-normalised mel targets)
 #   6  decoding           espnet2.bin.tts_inference on every --test_sets set: mel (norm/,
 #                         denorm/) and wav/ (Griffin-Lim, or --vocoder_file)
@@ -77,8 +77,7 @@ train_args=""                # extra options of espnet2.bin.tts_train
 feats_normalize=global_mvn   # global_mvn (stage-4 stats) or none
 text_fold_length=150         # length folding of text batches (tokens)
 durations_asr_exp=""         # <asr recipe>/exp/<asr exp>: its CTC alignment gives the teacher durations
-                             # (${dumpdir}/raw/<set>/durations; --token_type char) of duration-based models
-duration_models="fastspeech fastspeech2 mamba_fastspeech"  # the `tts` choices that take teacher durations
+                             # (${dumpdir}/raw/<set>/durations; --token_type char) of the models that take them
 durations_asr_model=valid.acc.ave.pth  # model file in ${durations_asr_exp}
 speech_fold_length=800       # length folding of speech batches (x100 samples)
 # -- decoding
@@ -102,10 +101,6 @@ asr_min_duration=0.1         # shorter speech is not transcribed (empty hypothes
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../lib/stages.sh"
 
 parse_options "$@"
-
-yaml_value() {  # yaml_value FILE KEY: the value of a top-level "KEY: value" line (or nothing)
-    awk -v key="$2:" '$1 == key { print $2; exit }' "$1"
-}
 
 # ---------------------------------------------------------------- checks
 require_integers 0 stage stop_stage ngpu griffin_lim_iters
@@ -131,22 +126,6 @@ if runs 6; then
     if [ -n "${vocoder_file}" ]; then
         [ -f "${vocoder_file}" ] || die "vocoder file not found: ${vocoder_file}"
     fi
-fi
-# Teacher durations go to the models that take them; the others (transformer, tacotron2,
-# mamba_tts) learn their own alignment, and the option is ignored for them (logged below).
-use_durations=false
-durations_note=""
-if [ -n "${durations_asr_exp}" ] && { runs 4 || runs 5; }; then
-    tts_name=$(yaml_value "${train_config}" tts)
-    case " ${duration_models} " in
-        *" ${tts_name} "*) use_durations=true ;;
-        *) durations_note="--durations_asr_exp: tts '${tts_name}' of ${train_config} takes no teacher durations; not used" ;;
-    esac
-fi
-if runs 4 && "${use_durations}"; then
-    [ -f "${durations_asr_exp}/config.yaml" ] || die "--durations_asr_exp ${durations_asr_exp}: no config.yaml there"
-    [ -e "${durations_asr_exp}/${durations_asr_model}" ] ||
-        die "aligning ASR model not found: ${durations_asr_exp}/${durations_asr_model} (--durations_asr_model)"
 fi
 if runs 7 && [ -n "${asr_model_dir}" ]; then
     [ -f "${asr_model_dir}/config.yaml" ] || die "--asr_model_dir ${asr_model_dir}: no config.yaml there"
@@ -183,6 +162,10 @@ decode_dir=${tts_exp}/${inference_tag}
 inference_ngpu=$("${gpu_inference}" && echo 1 || echo 0)
 
 # ---------------------------------------------------------------- helpers
+
+yaml_value() {  # yaml_value FILE KEY: the value of a top-level "KEY: value" line (or nothing)
+    awk -v key="$2:" '$1 == key { print $2; exit }' "$1"
+}
 
 transcribe() {  # transcribe WAV_SCP TEXT OUT: ASR of WAV_SCP scored against TEXT, into OUT
     local wav_scp=$1 text=$2 out=$3 tmp abs_tmp min_samples n_short _nj
@@ -230,7 +213,25 @@ transcribe() {  # transcribe WAV_SCP TEXT OUT: ASR of WAV_SCP scored against TEX
 check_python
 log "${command_line}"
 log "TTS experiment: ${tts_exp}"
-if [ -n "${durations_note}" ]; then log "  ${durations_note}"; fi
+# Teacher durations go to the models that take them; the others (transformer, tacotron2,
+# mamba_tts) learn their own alignment, and the option is ignored for them.
+use_durations=false
+if [ -n "${durations_asr_exp}" ] && { runs 4 || runs 5; }; then
+    # shellcheck disable=SC2086  # python holds several words
+    takes=$(${python} -m espnet_mamba.bin.takes_durations "${train_config}") ||
+        die "cannot tell whether the tts of ${train_config} takes teacher durations (see above)"
+    if [ "$(tail -n 1 <<<"${takes}")" = true ]; then
+        use_durations=true
+    else
+        log "  --durations_asr_exp: tts '$(yaml_value "${train_config}" tts)' of ${train_config}" \
+            "takes no teacher durations; not used"
+    fi
+fi
+if runs 4 && "${use_durations}"; then
+    [ -f "${durations_asr_exp}/config.yaml" ] || die "--durations_asr_exp ${durations_asr_exp}: no config.yaml there"
+    [ -e "${durations_asr_exp}/${durations_asr_model}" ] ||
+        die "aligning ASR model not found: ${durations_asr_exp}/${durations_asr_model} (--durations_asr_model)"
+fi
 lock_experiment "${tts_exp}"
 
 # ---------------------------------------------------------------- stage 1

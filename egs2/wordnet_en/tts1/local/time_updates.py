@@ -7,7 +7,6 @@ median of 5 per config.
     taskset -c 0 env OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 \\
         python local/time_updates.py conf/train_mamba_fastspeech.yaml conf/train_fastspeech.yaml
 """
-import inspect
 import sys
 import tempfile
 from pathlib import Path
@@ -15,10 +14,12 @@ from typing import Dict, List
 
 import numpy as np
 import torch
+import yaml
 from espnet2.tasks.tts import TTSTask
 
 import espnet_mamba  # noqa: F401  (registers the project's TTS models)
 from espnet_mamba.bench.cases.training import print_update_times
+from espnet_mamba.tts.durations import takes_durations
 
 BATCH, TOKENS, HOP, FS = 16, 31, 256, 16000
 
@@ -53,11 +54,6 @@ def batch() -> dict:
                 speech=0.1 * torch.randn(BATCH, int(speech_lengths[0]), generator=g))
 
 
-def takes_durations(model: torch.nn.Module) -> bool:
-    """Whether the ESPnet TTS model's ``tts`` module takes teacher durations."""
-    return "durations" in inspect.signature(model.tts.forward).parameters
-
-
 def main() -> None:
     torch.set_num_threads(1)
     configs = [Path(p) for p in sys.argv[1:]]
@@ -65,8 +61,9 @@ def main() -> None:
         models = build_all(configs, Path(tmp))
     inputs = batch()
     no_durations = {k: v for k, v in inputs.items() if not k.startswith("durations")}
-    print_update_times(models, {name: inputs if takes_durations(model) else no_durations
-                                for name, model in models.items()})
+    tts = {config.name: yaml.safe_load(config.read_text())["tts"] for config in configs}
+    print_update_times(models, {name: inputs if takes_durations(tts[name]) else no_durations
+                                for name in models})
 
 
 if __name__ == "__main__":
