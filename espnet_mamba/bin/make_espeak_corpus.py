@@ -1,4 +1,4 @@
-"""Generate a synthetic speech corpus with espeak-ng (and Festival, Flite), as
+"""Generate a synthetic speech corpus with espeak-ng (and Festival, Flite, Piper), as
 Kaldi-style data dirs.
 
     python -m espnet_mamba.bin.make_espeak_corpus --out data --wavdir wav \\
@@ -10,10 +10,15 @@ vocabulary: the test set's out-of-training-vocabulary rate is printed and writte
 ``synthesis`` file); dev and test sentences never occur in train.  Training utterances
 are spoken by several voices at random speeds and pitches: espeak-ng voices by name,
 Festival voices as ``festival:<voice>`` (``festival:kal_diphone``), Flite voices as
-``flite:<voice>`` (``flite:awb``); dev uses the
+``flite:<voice>`` (``flite:awb``), Piper voices as ``piper:<model>``
+(``piper:en_US-joe-medium``); dev uses the
 training voices, test half the training voices and half voices held out from training.
 Each data dir gets a ``synthesis`` file naming the text source, the engines and their
 versions, the seed and the voices.
+
+The same seed's test sentences (and speeds, pitches) spoken by other voices, without
+train and dev: ``--only_test --held_out_voices piper:en_US-joe-medium`` (the held-out
+half by that voice).
 
 A single-voice corpus at a fixed speed and pitch (for TTS):
 
@@ -73,6 +78,9 @@ def get_parser() -> argparse.ArgumentParser:
                              "examples (open vocabulary; Debian wordnet-base)")
     parser.add_argument("--wordnet_dir", type=Path, default=wordnet_text.WORDNET_DIR,
                         help="folder of WordNet's data.noun, data.verb, data.adj, data.adv")
+    parser.add_argument("--only_test", action="store_true",
+                        help="write only the test set: --seed's own test sentences and "
+                             "prosody, spoken by these voices (e.g. a new held-out voice)")
     add_corpus_options(parser)
     return parser
 
@@ -98,6 +106,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         if args.test_seed is not None:
             rng = random.Random(args.test_seed)
             test = pick(args.num_test, rng, set(train) | set(dev))
+        if args.test_seed is not None or args.only_test:
             sets = {}
         half = len(test) // 2 if args.held_out_voices else len(test)
         sets[args.test_name] = (plan(test[:half], args.voices, "ts", rng, **prosody)

@@ -1,4 +1,4 @@
-"""A synthetic speech corpus spoken by espeak-ng, Festival and Flite voices, as
+"""A synthetic speech corpus spoken by espeak-ng, Festival, Flite and Piper voices, as
 Kaldi-style data dirs.
 
 Sentences come from a small grammar (about 200 words, many thousand distinct
@@ -8,7 +8,8 @@ sentences never occur in train.  :func:`plan` gives each sentence a voice (in tu
 speed and a pitch; :func:`write_set` synthesizes a set, espeak-ng voices in fresh
 processes (:mod:`espnet_mamba.corpora.espeak_engine`), ``festival:<voice>`` voices in
 Festival (:mod:`espnet_mamba.corpora.festival_engine`), ``flite:<voice>`` voices in Flite
-(:mod:`espnet_mamba.corpora.flite_engine`), and writes its data dir with a
+(:mod:`espnet_mamba.corpora.flite_engine`), ``piper:<model>`` voices in Piper
+(:mod:`espnet_mamba.corpora.piper_engine`), and writes its data dir with a
 ``synthesis`` file naming the engines and their versions, the seed and the voices (audio
 differs between engine versions).
 """
@@ -22,7 +23,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 import soundfile as sf
 
-from espnet_mamba.corpora import festival_engine, flite_engine
+from espnet_mamba.corpora import festival_engine, flite_engine, piper_engine
 from espnet_mamba.corpora.espeak_engine import (
     EspeakError,
     EspeakNG,
@@ -38,8 +39,9 @@ HELD_OUT_VOICES = ["en-gb-x-gbclan+f5", "en-gb-x-gbcwmd+m6"]
 GRAMMAR = "grammar: espnet_mamba.corpora.espeak_corpus"  # the text source, as notes name it
 # The engines of voices named "<prefix><voice>", in the order a set is spoken; every other
 # voice is espeak-ng's.  Each has PREFIX, check_voices, version and synthesize.
-EXTERNAL_ENGINES = (festival_engine, flite_engine)
-ENGINE_ERRORS = (EspeakError, festival_engine.FestivalError, flite_engine.FliteError)
+EXTERNAL_ENGINES = (festival_engine, flite_engine, piper_engine)
+ENGINE_ERRORS = (EspeakError, festival_engine.FestivalError, flite_engine.FliteError,
+                 piper_engine.PiperError)
 
 # One planned utterance: (utt, text, voice, speed in words per minute, pitch 0-99).
 Item = Tuple[str, str, str, int, int]
@@ -137,8 +139,8 @@ def is_espeak(voice: str) -> bool:
 
 
 def check_voices(voices: Sequence[str]) -> None:
-    """Every voice must be known to espeak-ng, or, as ``festival:<voice>`` or
-    ``flite:<voice>``, to Festival or Flite.
+    """Every voice must be known to espeak-ng, or, as ``festival:<voice>``,
+    ``flite:<voice>`` or ``piper:<model>``, to Festival, Flite or Piper.
 
     Raises:
         DataError: naming the first unknown voice, or why an engine does not load.
@@ -167,8 +169,8 @@ def synthesis_note(seed: int, voices: Sequence[str], text: str = GRAMMAR) -> str
 
 def speaker_id(voice: str) -> str:
     """The speaker id of a voice: ``en-us+m1`` -> ``en-us-m1``, ``festival:kal_diphone``
-    -> ``festival-kal-diphone``, ``flite:awb`` -> ``flite-awb`` (no ``_``: it separates
-    speaker and utterance ids)."""
+    -> ``festival-kal-diphone``, ``flite:awb`` -> ``flite-awb``, ``piper:en_US-joe-medium``
+    -> ``piper-en-US-joe-medium`` (no ``_``: it separates speaker and utterance ids)."""
     return re.sub(r"[+:_]", "-", voice)
 
 

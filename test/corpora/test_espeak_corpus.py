@@ -53,3 +53,19 @@ def test_unknown_voice_and_bad_range_are_named(tmp_path, capsys):
     with pytest.raises(SystemExit, match="--pitch_range must be MIN MAX .* got 60 40"):
         make_espeak_corpus.main(base + ["--pitch_range", "60", "40"])
     assert not (tmp_path / "data").exists()
+
+
+def test_only_test_respeaks_the_seeds_test_set_with_other_voices(tmp_path, capsys):
+    common = ["--num_train", "4", "--num_dev", "1", "--num_test", "4", "--voices", "en-us+m1",
+              "--jobs", "1"]
+    make_espeak_corpus.main(["--out", str(tmp_path / "full"), "--wavdir", str(tmp_path / "w1"),
+                             "--held_out_voices", "en-gb+m3", *common])
+    make_espeak_corpus.main(["--out", str(tmp_path / "only"), "--wavdir", str(tmp_path / "w2"),
+                             "--held_out_voices", "en-us+f2", "--only_test", *common])
+    assert sorted(p.name for p in (tmp_path / "only").iterdir()) == ["test"]
+    full, only = table(tmp_path / "full/test/text"), table(tmp_path / "only/test/text")
+    # the same sentences in the same places; the held-out half by the other voice
+    assert [full[k] for k in sorted(full)] == [only[k] for k in sorted(only)]
+    assert sorted(only) == ["en-us-f2_th00000", "en-us-f2_th00001",
+                            "en-us-m1_ts00000", "en-us-m1_ts00001"]
+    assert "voices en-us+f2 en-us+m1\n" in (tmp_path / "only/test/synthesis").read_text()

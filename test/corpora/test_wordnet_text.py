@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from espnet_mamba.bin import make_espeak_corpus
+from espnet_mamba.bin import make_espeak_corpus, write_lm_text
 from espnet_mamba.corpora import wordnet_text
 from espnet_mamba.corpora.espeak_corpus import draw
 from espnet_mamba.data import DataError
@@ -110,3 +110,24 @@ def test_too_few_wordnet_sentences_is_an_error(tmp_path, capsys):
                                  "--num_test", "2"])
     assert "the text source has only 1 new sentences of 2" in capsys.readouterr().err
     assert not (tmp_path / "data").exists()
+
+
+def test_lm_text_leaves_out_the_evaluation_sentences(tmp_path, capsys):
+    root = write_database(tmp_path / "wn")
+    (tmp_path / "dev").write_text("a_dv0 HE TOOK A WELL KNOWN VIEW OF IT\n")
+    (tmp_path / "test").write_text("b_ts0 WE BARELY MADE IT TO THE STATION ON TIME\n"
+                                   "c_th1 A SENTENCE THAT WORDNET DOES NOT HOLD\n")
+    out = tmp_path / "lm" / "text"
+    write_lm_text.main(["--exclude", str(tmp_path / "dev"), str(tmp_path / "test"),
+                        "--out", str(out), "--wordnet_dir", str(root)])
+    assert out.read_text() == ("wordnet_00000 THE ENTITY WAS LARGE AND STRANGE\n"
+                               "wordnet_00001 SHE BREATHED DEEPLY IN THE COLD MORNING AIR\n"
+                               "wordnet_00002 WE WERE AT LAST ABLE TO BUY A CAR\n")
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == f"{out}: 3 sentences, 23 words (3 excluded)"
+    # dev: HE TOOK WELL KNOWN VIEW OF IT are not in the LM text, A is: 7 of 8 words
+    assert printed[1] == f"{tmp_path / 'dev'}: 0.8750 of its words are not in the LM text"
+    with pytest.raises(SystemExit):
+        write_lm_text.main(["--exclude", str(tmp_path / "nosuch"), "--out", str(out),
+                            "--wordnet_dir", str(root)])
+    assert "missing file: " in capsys.readouterr().err

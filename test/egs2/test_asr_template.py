@@ -217,3 +217,33 @@ def test_unfinished_outputs_are_redone(tmp_path, make_data_dir, recipe_env):
     assert not (recipe / "dump/raw/dev.tmp").exists()
     again = format_stage(recipe, recipe_env)
     assert again.stdout.count("already done: skipping") == 3
+
+
+def test_lm_dirs_of_other_texts_are_refused(tmp_path, recipe_env):
+    """The LM stats and LM dirs are named by token type and config, not by the text:
+    a finished one made from another --lm_train_text is an error, not reused."""
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "lm.yaml").write_text("lm: seq_rnn\n")
+    tokens = tmp_path / "data/noinfo_token_list/char/tokens.txt"
+    tokens.parent.mkdir(parents=True)
+    tokens.write_text("<blank>\n<unk>\na\n<sos/eos>\n")
+    stats = tmp_path / "exp/lm_stats_char"
+    stats.mkdir(parents=True)
+    (stats / ".done").touch()
+    (stats / "texts").write_text("train data/train/text valid dump/raw/dev/text\n")
+    args = ["--stage", "5", "--stop_stage", "5", "--use_lm", "true", "--lm_config",
+            "conf/lm.yaml", "--lm_train_text", "data/lm/text"]
+    proc = asr_sh(tmp_path, recipe_env, *args)
+    assert proc.returncode != 0
+    assert ("exp/lm_stats_char was made from other texts (train data/train/text valid "
+            "dump/raw/dev/text), not 'train data/lm/text valid dump/raw/dev/text': give "
+            "--lm_stats_dir and --lm_tag, or remove it") in proc.stderr
+    (stats / "texts").unlink()  # made before the texts were recorded
+    proc = asr_sh(tmp_path, recipe_env, *args)
+    assert proc.returncode != 0 and "from other texts (not recorded)" in proc.stderr
+    lm_exp = tmp_path / "exp/lm_lm_char"
+    lm_exp.mkdir(exist_ok=True)  # (the experiment lock made it)
+    (lm_exp / ".done").touch()
+    (lm_exp / "texts").write_text("train data/train/text valid dump/raw/dev/text\n")
+    proc = asr_sh(tmp_path, recipe_env, *args, "--lm_stats_dir", "exp/lm_stats_lm")
+    assert proc.returncode != 0 and "exp/lm_lm_char was made from other texts" in proc.stderr

@@ -1,6 +1,6 @@
 """egs2/wordnet_en/asr1/local/data.sh: the open-vocabulary corpus and its voice splits,
 on a small database in WordNet's file format, with the stand-in festival program (the
-real one is a Debian package), and its noisy test sets from the mini AN4 archive."""
+real one is a Debian package), and its noisy test sets from the mini AN4 archive; the LM's text beside them."""
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from espnet_mamba.corpora.wordnet_text import oov_rates
+from espnet_mamba.corpora.wordnet_text import sentences as wordnet_sentences
 from espnet_mamba.data.tables import read_table as table
 from fake_festival import install_fake_festival
 from tiny_data import wordnet_fixture
@@ -53,6 +54,11 @@ def test_open_vocabulary_corpus_and_voice_splits(tmp_path, recipe_env):
     assert f"\noov {tokens:.4f} of the test words are not in the training text" in note
     for path in table(data / "test_heldout" / "wav.scp").values():
         assert sf.info(path).samplerate == 16000
+    # the LM's text: every WordNet sentence but the dev and test ones, training ones included
+    lm = set(table(data / "lm_train" / "text").values())
+    held = set(table(data / "dev" / "text").values()) | set(table(data / "test" / "text").values())
+    assert not lm & held and set(train.values()) <= lm
+    assert lm | held == set(wordnet_sentences(tmp_path / "wn"))
     again = subprocess.run(["bash", "local/data.sh", "--bogus", "1"], cwd=tmp_path / "egs2" / "wordnet_en" / "asr1",
                            env=recipe_env, capture_output=True, text=True)
     assert again.returncode == 1 and "local/data.sh: unknown option --bogus" in again.stderr

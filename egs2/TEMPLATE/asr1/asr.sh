@@ -67,6 +67,7 @@ lm_exp=""                    # LM experiment dir (default ${expdir}/lm_${lm_tag}
 lm_args=""                   # extra options of espnet2.bin.lm_train
 lm_train_text=""             # default: data/${train_set}/text
 lm_dev_text=""               # default: ${dumpdir}/raw/${valid_set}/text
+lm_stats_dir=""              # LM stats dir (default ${expdir}/lm_stats_char or _bpe<nbpe>)
 lm_fold_length=150           # length folding of LM batches (tokens)
 # -- ASR model
 asr_config=""                # ASR training config
@@ -141,7 +142,8 @@ asr_exp=${asr_exp:-${expdir}/asr_${asr_tag}}
 asr_stats_dir=${asr_stats_dir:-${expdir}/asr_stats_raw${lang_part}_${token_part}${sp_part}}
 lm_tag=${lm_tag:-$(basename "${lm_config:-train_lm}" .yaml)${lang_part}_${token_part}}
 lm_exp=${lm_exp:-${expdir}/lm_${lm_tag}}
-lm_stats_dir=${expdir}/lm_stats${lang_part}_${token_part}
+lm_stats_dir=${lm_stats_dir:-${expdir}/lm_stats${lang_part}_${token_part}}
+lm_texts="train ${lm_train_text} valid ${lm_dev_text}"  # recorded in the LM's dirs
 if [ -z "${inference_tag}" ]; then
     inference_tag=$(basename "${inference_config:-decode}" .yaml)
     if "${use_lm}"; then
@@ -249,6 +251,13 @@ if runs 5 && "${use_lm}"; then
     require_file "${token_list}" "run stage 3"
     lm_data_opts=(--train_data_path_and_name_and_type "${lm_train_text},text,text"
         --valid_data_path_and_name_and_type "${lm_dev_text},text,text")
+    # A finished LM dir of other texts is not reused for these (its name does not say).
+    for dir in "${lm_stats_dir}" "${lm_exp}"; do
+        if [ -f "${dir}/.done" ] && [ "$(cat "${dir}/texts" 2>/dev/null)" != "${lm_texts}" ]; then
+            die "${dir} was made from other texts ($(cat "${dir}/texts" 2>/dev/null ||
+                echo "not recorded")), not '${lm_texts}': give --lm_stats_dir and --lm_tag, or remove it"
+        fi
+    done
     if ! is_done "${lm_stats_dir}" "LM stats ${lm_stats_dir}"; then
         require_file "${lm_train_text}" "LM training text"
         require_file "${lm_dev_text}" "LM validation text; run stage 2"
@@ -259,10 +268,12 @@ if runs 5 && "${use_lm}"; then
             --train_shape_file "${lm_train_text}" --valid_shape_file "${lm_dev_text}" \
             --output_dir "${tmp}" --config "${lm_config}" ${lm_args}
         add_vocab_size "${tmp}"
+        echo "${lm_texts}" >"${tmp}/texts"
         finish_dir "${lm_stats_dir}"
     fi
     if ! is_done "${lm_exp}" "LM training ${lm_exp}"; then
         check_checkpoint "${lm_exp}" "./run.sh --stage 5 --lm_args"
+        mkdir -p "${lm_exp}" && echo "${lm_texts}" >"${lm_exp}/texts"
         # shellcheck disable=SC2086
         run_training "${lm_exp}/train.log" ${python} -m espnet2.bin.lm_train \
             --ngpu "${ngpu}" "${text_opts[@]}" "${lm_data_opts[@]}" \

@@ -7,6 +7,7 @@
 #   ./run.sh                                                        # ConMamba
 #   ./run.sh --stage 6 --asr_config conf/train_asr_conformer.yaml   # Conformer baseline
 #   ./run.sh --stage 6 --asr_args "--seed 1" --asr_tag conmamba_seed1   # another seed
+#   ./run.sh --stage 5 --use_lm true --inference_config conf/decode_asr_lm.yaml   # + char LM
 #
 # Needs Debian packages (local/data.sh names them).  Other options go to asr.sh.
 set -euo pipefail
@@ -21,4 +22,6 @@ exec ./asr.sh \
     --test_sets "test_seen test_heldout" \
     --asr_config conf/train_asr_conmamba.yaml \
     --inference_config conf/decode_asr.yaml \
+    --lm_config conf/train_lm.yaml \
+    --lm_train_text data/lm_train/text \
     "$@"

@@ -2,7 +2,8 @@
 # Generate the open-vocabulary corpus as data/{train,dev,test}, then split the test set
 # by voice: data/test_seen (training voices) and data/test_heldout (3 voices never heard
 # in training, one of them Festival's ked_diphone), all with sentences never heard in
-# training.  Sentences: WordNet 3.0's usage examples (Debian wordnet-base); voices:
+# training; and data/lm_train/text, the LM's text (WordNet without the dev and test
+# sentences).  Sentences: WordNet 3.0's usage examples (Debian wordnet-base); voices:
 # espeak-ng (libespeak-ng of PyPI) and Festival (Debian festival + festvox voices):
 #
 #   apt-get install wordnet-base festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts
@@ -42,6 +43,12 @@ else
         --num_dev "${num_dev}" --num_test "${num_test}" --voices "${train_voices[@]}" \
         --held_out_voices "${held_out_voices[@]}"
     touch "${done_marker}"
+fi
+
+# The LM's text (./run.sh --use_lm true): every WordNet example but the dev and test sentences.
+if [ ! -f data/lm_train/text ]; then
+    python3 -m espnet_mamba.bin.write_lm_text --wordnet_dir "${wordnet_dir}" \
+        --exclude data/dev/text data/test/text --out data/lm_train/text
 fi
 
 subset="$(dirname "$0")/../../../TEMPLATE/lib/subset_data_dir.sh"
