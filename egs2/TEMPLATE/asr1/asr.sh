@@ -251,11 +251,13 @@ if runs 5 && "${use_lm}"; then
     require_file "${token_list}" "run stage 3"
     lm_data_opts=(--train_data_path_and_name_and_type "${lm_train_text},text,text"
         --valid_data_path_and_name_and_type "${lm_dev_text},text,text")
-    # A finished LM dir of other texts is not reused for these (its name does not say).
+    # An LM dir of other texts (finished, or a training to resume) is not reused for
+    # these: its name does not say which texts made it.
     for dir in "${lm_stats_dir}" "${lm_exp}"; do
-        if [ -f "${dir}/.done" ] && [ "$(cat "${dir}/texts" 2>/dev/null)" != "${lm_texts}" ]; then
-            die "${dir} was made from other texts ($(cat "${dir}/texts" 2>/dev/null ||
-                echo "not recorded")), not '${lm_texts}': give --lm_stats_dir and --lm_tag, or remove it"
+        recorded=$(cat "${dir}/texts" 2>/dev/null || true)
+        if { [ -f "${dir}/.done" ] || [ -n "${recorded}" ]; } && [ "${recorded}" != "${lm_texts}" ]; then
+            die "${dir} was made from other texts (${recorded:-not recorded}), not" \
+                "'${lm_texts}': give --lm_stats_dir and --lm_tag, or remove it"
         fi
     done
     if ! is_done "${lm_stats_dir}" "LM stats ${lm_stats_dir}"; then
