@@ -1,8 +1,8 @@
 """Tiny generated data for tests (written into a temporary folder): ASR sets, a WordNet
-database."""
+database, a synthetic corpus of given voices."""
 import random
 from pathlib import Path
-from typing import Dict
+from typing import Dict, Sequence
 
 import numpy as np
 import soundfile as sf
@@ -53,3 +53,17 @@ def wordnet_fixture(root: Path, count: int = 40) -> Path:
     for part in ("verb", "adj", "adv"):
         (root / f"data.{part}").write_text("  1 licence header\n")
     return root
+
+
+def small_corpus(root: Path, voices: Sequence[str], held_out_voices: Sequence[str],
+                 num_train: int = 4) -> Path:
+    """``make_espeak_corpus`` with these voices into ``root/data`` (audio in ``root/wav``):
+    ``num_train`` training, 1 dev and 2 test sentences, one process; returns the data
+    folder."""
+    from espnet_mamba.bin import make_espeak_corpus
+
+    make_espeak_corpus.main(["--out", str(root / "data"), "--wavdir", str(root / "wav"),
+                             "--num_train", str(num_train), "--num_dev", "1", "--num_test", "2",
+                             "--voices", *voices, "--held_out_voices", *held_out_voices,
+                             "--jobs", "1"])
+    return root / "data"

@@ -16,12 +16,8 @@ differs between engine versions).
 import random
 import re
 from functools import partial
-from fractions import Fraction
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
-
-import numpy as np
-import soundfile as sf
 
 from espnet_mamba.corpora import festival_engine, flite_engine, piper_engine
 from espnet_mamba.corpora.espeak_engine import (
@@ -31,7 +27,7 @@ from espnet_mamba.corpora.espeak_engine import (
     map_in_fresh_processes,
 )
 from espnet_mamba.data import DataError, atomic_dir, spk2utt, write_table
-from espnet_mamba.data.format import change_rate
+from espnet_mamba.data.format import write_resampled
 
 TRAIN_VOICES = ["en-us+m1", "en-us+f2", "en-gb+m3", "en-gb-scotland+f1", "en-029+m2",
                 "en-us-nyc+f4", "en-gb-x-rp+m4", "en+f3"]
@@ -123,10 +119,8 @@ def draw(pool: Sequence[str], count: int, rng: random.Random, exclude: set) -> L
 def speak(text: str, voice: str, speed: int, pitch: int, path: Path, fs: int) -> float:
     """Synthesize ``text`` with espeak-ng and write ``fs`` Hz 16-bit mono; returns seconds."""
     engine = EspeakNG.get()
-    audio, sr = engine.synthesize(text.lower(), voice, speed, pitch), engine.sample_rate
-    audio = change_rate(audio, Fraction(fs, sr))
-    sf.write(path, np.clip(audio, -1, 1), fs, subtype="PCM_16")
-    return len(audio) / fs
+    return write_resampled(path, engine.synthesize(text.lower(), voice, speed, pitch),
+                           engine.sample_rate, fs)
 
 
 def _speak_item(item: Tuple[str, str, int, int, Path], fs: int) -> float:

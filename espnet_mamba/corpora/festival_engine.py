@@ -14,14 +14,12 @@ import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from fractions import Fraction
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-import numpy as np
 import soundfile as sf
 
-from espnet_mamba.data.format import change_rate
+from espnet_mamba.data.format import write_resampled
 
 PREFIX = "festival:"
 PROGRAM = "festival"
@@ -102,9 +100,7 @@ def _synthesize_block(jobs: Sequence[Job], fs: int) -> List[float]:
         seconds = []
         for path, (_, _, _, out) in zip(raw, jobs):
             audio, rate = sf.read(path, dtype="float32")
-            audio = change_rate(audio, Fraction(fs, rate))
-            sf.write(out, np.clip(audio, -1, 1), fs, subtype="PCM_16")
-            seconds.append(len(audio) / fs)
+            seconds.append(write_resampled(out, audio, rate, fs))
     return seconds
 
 

@@ -16,14 +16,12 @@ import shutil
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from fractions import Fraction
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
-import numpy as np
 import soundfile as sf
 
-from espnet_mamba.data.format import change_rate
+from espnet_mamba.data.format import write_resampled
 
 PREFIX = "flite:"
 PROGRAM = "flite"
@@ -90,9 +88,7 @@ def _synthesize_one(job: Job, fs: int) -> float:
         _run(["-voice", voice, "--setf", f"duration_stretch={160 / speed:.4f}",
               "-t", text.lower(), "-o", str(raw)], f"{text!r} by voice {voice!r}")
         audio, rate = sf.read(raw, dtype="float32")
-    audio = change_rate(audio, Fraction(fs, rate))
-    sf.write(out, np.clip(audio, -1, 1), fs, subtype="PCM_16")
-    return len(audio) / fs
+    return write_resampled(out, audio, rate, fs)
 
 
 def synthesize(jobs: Sequence[Job], fs: int, processes: int) -> List[float]:

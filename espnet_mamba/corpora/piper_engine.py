@@ -21,15 +21,13 @@ import importlib.metadata
 import os
 import pkgutil
 import re
-from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, List, Sequence, Tuple
 
 import numpy as np
-import soundfile as sf
 
-from espnet_mamba.data.format import change_rate
+from espnet_mamba.data.format import write_resampled
 
 PREFIX = "piper:"
 PATH_VARIABLE = "PIPER_VOICE_PATH"
@@ -66,11 +64,12 @@ def find_voice(name: str) -> Tuple[Path, Path]:
     Raises:
         PiperError: no folder holds both ``<name>.onnx`` and ``<name>.onnx.json``.
     """
-    for folder in voice_dirs():
+    folders = voice_dirs()
+    for folder in folders:
         model, config = folder / f"{name}.onnx", folder / f"{name}.onnx.json"
         if model.is_file() and config.is_file():
             return model, config
-    searched = ", ".join(str(d) for d in voice_dirs()) or "none"
+    searched = ", ".join(str(d) for d in folders) or "none"
     raise PiperError(f"piper has no voice 'piper:{name}': no {name}.onnx with its "
                      f".onnx.json in ${PATH_VARIABLE} or a *_piper_voice package "
                      f"(searched: {searched}); {INSTALL}")
@@ -120,9 +119,7 @@ def _synthesize_one(job: Job, fs: int) -> float:
     chunks = [c.audio_float_array for c in voice.synthesize(text.lower(), syn_config=config)]
     if not chunks:
         raise PiperError(f"piper voice {name!r} returned no audio for {text!r}")
-    audio = change_rate(np.concatenate(chunks), Fraction(fs, voice.config.sample_rate))
-    sf.write(out, np.clip(audio, -1, 1), fs, subtype="PCM_16")
-    return len(audio) / fs
+    return write_resampled(out, np.concatenate(chunks), voice.config.sample_rate, fs)
 
 
 def synthesize(jobs: Sequence[Job], fs: int, processes: int) -> List[float]:

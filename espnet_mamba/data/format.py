@@ -30,7 +30,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from functools import partial
-from typing import Dict, List, NamedTuple, Optional, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import soundfile as sf
@@ -79,6 +79,15 @@ def change_rate(audio: np.ndarray, ratio: Fraction) -> np.ndarray:
     if ratio == 1:
         return audio
     return resample_poly(audio, ratio.numerator, ratio.denominator).astype(np.float32)
+
+
+def write_resampled(path: Union[str, os.PathLike], audio: np.ndarray, rate: int, fs: int) -> float:
+    """Write mono ``audio`` sampled at ``rate`` as ``fs`` Hz 16-bit PCM (resampled,
+    clipped to [-1, 1]); returns its seconds.  The synthetic corpora's engines write
+    every utterance through it."""
+    audio = change_rate(audio, Fraction(fs, rate))
+    sf.write(path, np.clip(audio, -1, 1), fs, subtype="PCM_16")
+    return len(audio) / fs
 
 
 class Result(NamedTuple):

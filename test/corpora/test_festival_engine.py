@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from espnet_mamba.bin import make_espeak_corpus
 from espnet_mamba.corpora import festival_engine
 from espnet_mamba.corpora.espeak_corpus import speaker_id
 from fake_festival import install_fake_festival
+from tiny_data import small_corpus
 
 
 @pytest.fixture
@@ -55,10 +55,7 @@ def test_unknown_voice_missing_program_and_bad_text_are_named(tmp_path, fake_fes
 
 
 def test_corpus_with_festival_voices(tmp_path, fake_festival):
-    make_espeak_corpus.main(["--out", str(tmp_path / "data"), "--wavdir", str(tmp_path / "wav"),
-                             "--num_train", "4", "--num_dev", "1", "--num_test", "2",
-                             "--voices", "en-us+m1", "festival:kal_diphone",
-                             "--held_out_voices", "festival:ked_diphone", "--jobs", "1"])
+    small_corpus(tmp_path, ["en-us+m1", "festival:kal_diphone"], ["festival:ked_diphone"])
     utt2spk = dict(line.split() for line in (tmp_path / "data/train/utt2spk").read_text()
                    .splitlines())
     assert sorted(set(utt2spk.values())) == ["en-us-m1", "festival-kal-diphone"]

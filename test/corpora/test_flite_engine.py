@@ -15,6 +15,7 @@ from espnet_mamba.bin import make_espeak_corpus
 from espnet_mamba.corpora import festival_engine, flite_engine
 from espnet_mamba.corpora.espeak_corpus import speaker_id
 from fake_festival import install_fake_festival
+from tiny_data import small_corpus
 
 # Like flite 2.2: -lv lists the voices, --version prints it and fails, an unknown -voice
 # falls back to the default (kal, 8 kHz) without an error; speech is a tone of 0.05 s per
@@ -87,10 +88,8 @@ def test_a_program_that_prints_no_version_is_named(tmp_path, monkeypatch, engine
 
 def test_corpus_with_voices_of_three_engines(tmp_path, fake_flite, monkeypatch):
     install_fake_festival(tmp_path / "festival", monkeypatch)
-    make_espeak_corpus.main(["--out", str(tmp_path / "data"), "--wavdir", str(tmp_path / "wav"),
-                             "--num_train", "6", "--num_dev", "1", "--num_test", "2",
-                             "--voices", "en-us+m1", "festival:kal_diphone", "flite:awb",
-                             "--held_out_voices", "flite:rms", "--jobs", "1"])
+    small_corpus(tmp_path, ["en-us+m1", "festival:kal_diphone", "flite:awb"], ["flite:rms"],
+                 num_train=6)
     wav = dict(line.split() for line in (tmp_path / "data/train/wav.scp").read_text()
                .splitlines())
     speakers = {utt.split("_")[0] for utt in wav}

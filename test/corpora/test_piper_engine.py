@@ -13,6 +13,7 @@ import soundfile as sf
 from espnet_mamba.bin import make_espeak_corpus
 from espnet_mamba.corpora import piper_engine
 from espnet_mamba.corpora.espeak_corpus import speaker_id
+from tiny_data import small_corpus
 
 RATE = 22050  # the stand-in voices' rate, like Piper's medium voices
 
@@ -107,10 +108,7 @@ def test_missing_voice_missing_piper_and_bad_text_are_named(tmp_path, fake_piper
 
 def test_corpus_with_a_piper_voice(tmp_path, fake_piper, monkeypatch):
     monkeypatch.setattr(piper_engine, "version", lambda: "Piper 9.9")
-    make_espeak_corpus.main(["--out", str(tmp_path / "data"), "--wavdir", str(tmp_path / "wav"),
-                             "--num_train", "4", "--num_dev", "1", "--num_test", "2",
-                             "--voices", "en-us+m1", "piper:en_US-test-medium",
-                             "--held_out_voices", "piper:en_GB-pkg-low", "--jobs", "1"])
+    small_corpus(tmp_path, ["en-us+m1", "piper:en_US-test-medium"], ["piper:en_GB-pkg-low"])
     wav = dict(line.split() for line in (tmp_path / "data/train/wav.scp").read_text()
                .splitlines())
     assert {utt.split("_")[0] for utt in wav} == {"en-us-m1", "piper-en-US-test-medium"}
