@@ -8,16 +8,37 @@ Both inputs are Kaldi ``text`` files; writes ``<output_dir>/score_{wer,cer}/`` w
 (:mod:`espnet_mamba.eval.asr`), and prints the error rates.  With ``--vocab_text
 data/train/text`` it also splits the word errors by whether the reference word occurs in
 that text (in-vocabulary / OOV words), printed and written to
-``score_wer/vocabulary_split.json``.
+``score_wer/vocabulary_split.json``.  With ``--utt2spk data/test/utt2spk`` it also scores
+each speaker (in the synthetic corpora: each voice) apart: WER, CER and CER without
+spaces, printed as a table and written to ``<output_dir>/by_speaker.json``.
 """
 import argparse
 import json
 import os
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from espnet_mamba.bin import reported
 from espnet_mamba.data import read_table
-from espnet_mamba.eval.asr import UNITS, score, vocabulary_split, words, write_score_dir
+from espnet_mamba.eval.asr import (UNITS, Step, by_speaker, letters, score,
+                                   vocabulary_split, write_score_dir)
+
+
+def score_speakers(alignments: Dict[str, Dict[str, List[Step]]], utt2spk: Dict[str, str],
+                   out_path: str) -> None:
+    """Print and write (JSON) each speaker's error rate in every unit of ``alignments``
+    (unit -> :func:`espnet_mamba.eval.asr.score`'s alignments)."""
+    table: Dict[str, Dict[str, Any]] = {}
+    for unit, unit_alignments in alignments.items():
+        for spk, c in by_speaker(unit_alignments, utt2spk).items():
+            table.setdefault(spk, {"utts": c.snt})[unit] = {"errors": c.err, "tokens": c.wrd}
+    width = max(len("speaker"), *(len(spk) for spk in table))
+    print(f"{'speaker':<{width}}  utts    WER    CER  CER without spaces")
+    for spk, row in table.items():
+        rates = "".join(f" {100.0 * row[u]['errors'] / max(row[u]['tokens'], 1):6.1f}"
+                        for u in alignments)
+        print(f"{spk:<{width}} {row['utts']:5d}{rates}")
+    with open(out_path, "w", encoding="utf-8") as f:
+        json.dump(table, f, indent=1)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -28,18 +49,21 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--vocab_text", default=None,
                         help="a Kaldi text file (the training text): also split the word "
                              "errors into its words and the others (OOV)")
+    parser.add_argument("--utt2spk", default=None,
+                        help="a Kaldi utt2spk file: also score each speaker (voice) apart")
     args = parser.parse_args(argv)
     with reported("score_asr"):
         refs, hyps = read_table(args.ref, "references"), read_table(args.hyp, "hypotheses")
+        alignments = {}
         for unit, tokenize in UNITS.items():
-            counts = write_score_dir(os.path.join(args.output_dir, f"score_{unit}"),
-                                     refs, hyps, tokenize)
+            counts, alignments[unit] = write_score_dir(
+                os.path.join(args.output_dir, f"score_{unit}"), refs, hyps, tokenize)
             print(f"{unit.upper()} {counts.percentages()['Err']:.1f}% "
                   f"({counts.err}/{counts.wrd}) on {args.output_dir}")
         if args.vocab_text:
             vocab = {w for text in read_table(args.vocab_text, "vocabulary text").values()
                      for w in text.split()}
-            split = vocabulary_split(score(refs, hyps, words)[1], vocab)
+            split = vocabulary_split(alignments["wer"], vocab)
             for name, counts in split.items():
                 print(f"WER of {name} reference words (Sub+Del) "
                       f"{counts.percentages()['Err']:.1f}% ({counts.err}/{counts.wrd})")
@@ -47,6 +71,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             with open(path, "w", encoding="utf-8") as f:
                 json.dump({name: {"words": c.wrd, "errors": c.err, "sub": c.sub,
                                   "del": c.dele} for name, c in split.items()}, f, indent=1)
+        if args.utt2spk:
+            alignments["cer_nospace"] = score(refs, hyps, letters)[1]
+            score_speakers(alignments, read_table(args.utt2spk, "utt2spk"),
+                           os.path.join(args.output_dir, "by_speaker.json"))
 
 
 if __name__ == "__main__":

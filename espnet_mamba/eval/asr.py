@@ -82,6 +82,11 @@ def chars(text: str) -> List[str]:
     return ["<space>" if c == " " else c for c in " ".join(text.split())]
 
 
+def letters(text: str) -> List[str]:
+    """Character tokens without the spaces (a CER that word boundaries do not weigh)."""
+    return [c for c in text if not c.isspace()]
+
+
 UNITS: Dict[str, Callable[[str], List[str]]] = {"wer": words, "cer": chars}
 
 
@@ -149,9 +154,29 @@ def vocabulary_split(alignments: Dict[str, List[Step]], vocab: set) -> Dict[str,
     return split
 
 
+def by_speaker(alignments: Dict[str, List[Step]],
+               utt2spk: Dict[str, str]) -> Dict[str, Counts]:
+    """The counts of each speaker's utterances (``utt2spk``: utterance -> speaker; in
+    the synthetic corpora a speaker is a voice), sorted by speaker.
+
+    Raises:
+        DataError: an aligned utterance that ``utt2spk`` does not name.
+    """
+    missing = sorted(set(alignments) - set(utt2spk))
+    if missing:
+        raise DataError(f"{len(missing)} utterance(s) have no speaker in utt2spk, "
+                        f"e.g. {missing[0]}")
+    groups: Dict[str, Counts] = {}
+    for utt, steps in alignments.items():
+        groups.setdefault(utt2spk[utt], Counts()).add(steps)
+    return dict(sorted(groups.items()))
+
+
 def write_score_dir(out_dir: str, refs: Dict[str, str], hyps: Dict[str, str],
-                    tokenize: Callable[[str], List[str]]) -> Counts:
-    """Write ref.trn, hyp.trn, result.txt and summary.json; returns the counts."""
+                    tokenize: Callable[[str], List[str]]
+                    ) -> Tuple[Counts, Dict[str, List[Step]]]:
+    """Write ref.trn, hyp.trn, result.txt and summary.json; returns the counts and the
+    alignments (:func:`score`)."""
     counts, alignments = score(refs, hyps, tokenize)
     os.makedirs(out_dir, exist_ok=True)
     for name, table in (("ref.trn", refs), ("hyp.trn", hyps)):
@@ -164,7 +189,7 @@ def write_score_dir(out_dir: str, refs: Dict[str, str], hyps: Dict[str, str],
         f.write(format_summary(counts))
     with open(os.path.join(out_dir, "summary.json"), "w", encoding="utf-8") as f:
         json.dump(asdict(counts), f, indent=1)
-    return counts
+    return counts, alignments
 
 
 def read_counts(path: str) -> Optional[Counts]:

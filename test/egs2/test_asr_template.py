@@ -1,5 +1,8 @@
 """egs2/TEMPLATE/asr1/asr.sh: all stages on a tiny generated data set (CPU, < 2 min),
 re-runs that skip finished work, and failures that stop with a clear message."""
+import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -148,6 +151,22 @@ def test_rerun_skips_finished_steps(finished):
     assert finished["second_seconds"] < 60
 
 
+def test_scores_by_speaker_on_request(finished, tmp_path, recipe_env):
+    recipe = tmp_path / "recipe"
+    shutil.copytree(finished["recipe"], recipe)
+    run = asr_sh(recipe, recipe_env, "--stage", "8", "--speed_perturb_factors", "0.9 1.0 1.1",
+                 "--score_by_speaker", "true")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "already done" not in run.stdout  # scored before without it: scored again
+    by_speaker = json.loads((recipe / DECODE / "by_speaker.json").read_text())
+    assert list(by_speaker) == ["s1"] and by_speaker["s1"]["utts"] == 2
+    for unit, n_tokens in (("wer", 3), ("cer", 9), ("cer_nospace", 8)):
+        assert by_speaker["s1"][unit]["tokens"] == n_tokens
+    summary = json.loads((recipe / DECODE / "score_cer/summary.json").read_text())
+    assert by_speaker["s1"]["cer"]["errors"] == summary["sub"] + summary["dele"] + summary["ins"]
+    assert "speaker  utts    WER    CER  CER without spaces" in run.stdout
+
+
 def test_bpe_token_list(tmp_path, make_data_dir, recipe_env):
     recipe = make_recipe(tmp_path, make_data_dir)
     (recipe / "data").mkdir()
@@ -248,3 +267,22 @@ def test_lm_dirs_of_other_texts_are_refused(tmp_path, recipe_env):
     proc = asr_sh(tmp_path, recipe_env, *args, "--lm_stats_dir", "exp/lm_stats_lm")
     assert proc.returncode != 0  # an unfinished training of other texts is not resumed
     assert "exp/lm_lm_char was made from other texts (train data/train/text" in proc.stderr
+
+
+def test_lm_dir_is_locked_only_by_lm_training(tmp_path, recipe_env):
+    """Decoding reads the LM: several ASR models decode with one LM at once, while a
+    run that may train the LM (stage 5) still finds it in use."""
+    for name, text in (("lm.yaml", "lm: seq_rnn\n"), ("tiny.yaml", "encoder: conmamba\n"),
+                       ("decode_tiny.yaml", "beam_size: 1\n")):
+        (tmp_path / "conf").mkdir(exist_ok=True)
+        (tmp_path / "conf" / name).write_text(text)
+    lock = tmp_path / "exp/lm_lm_char/.lock"
+    lock.mkdir(parents=True)
+    (lock / "pid").write_text(f"{os.getpid()}\n")  # a live run holds it
+    args = ["--use_lm", "true", "--lm_config", "conf/lm.yaml", "--stop_stage", "8"]
+    proc = asr_sh(tmp_path, recipe_env, "--stage", "8", *args)
+    assert proc.returncode != 0 and "in use by another run" not in proc.stderr
+    assert "decoding results of 'test'" in proc.stderr  # got past the locks to stage 8
+    proc = asr_sh(tmp_path, recipe_env, "--stage", "5", *args)
+    assert proc.returncode != 0
+    assert f"exp/lm_lm_char is in use by another run: PID {os.getpid()}" in proc.stderr

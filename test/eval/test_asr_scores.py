@@ -127,6 +127,34 @@ def test_word_errors_split_by_training_vocabulary(tmp_path, capsys):
     assert "WER of oov reference words (Sub+Del) 33.3% (1/3)" in out
 
 
+def test_error_rates_by_speaker(tmp_path, capsys):
+    (tmp_path / "ref").write_text("a_1 the cat\na_2 a dog\nb_1 on a mat\n")
+    (tmp_path / "hyp").write_text("a_1 thecat\na_2 a dog\nb_1 in a mat\n")
+    (tmp_path / "utt2spk").write_text("a_1 voice-a\na_2 voice-a\nb_1 festival:b\n")
+    score_asr.main(["--ref", str(tmp_path / "ref"), "--hyp", str(tmp_path / "hyp"),
+                    "--output_dir", str(tmp_path), "--utt2spk", str(tmp_path / "utt2spk")])
+    table = json.loads((tmp_path / "by_speaker.json").read_text())
+    # voice-a: "the cat" -> "thecat" is 1 S + 1 D of 4 words, the space deleted (1 of
+    # 7 + 5 characters), nothing wrong without spaces (0 of 10).  festival:b: on -> in,
+    # 1 of 3 words, 1 of 8 characters, 1 of 6 without spaces.
+    assert table == {
+        "festival:b": {"utts": 1, "wer": {"errors": 1, "tokens": 3},
+                       "cer": {"errors": 1, "tokens": 8},
+                       "cer_nospace": {"errors": 1, "tokens": 6}},
+        "voice-a": {"utts": 2, "wer": {"errors": 2, "tokens": 4},
+                    "cer": {"errors": 1, "tokens": 12},
+                    "cer_nospace": {"errors": 0, "tokens": 10}}}
+    out = capsys.readouterr().out
+    assert "festival:b     1   33.3   12.5   16.7\nvoice-a        2   50.0    8.3    0.0\n" in out
+    (tmp_path / "utt2spk").write_text("a_1 voice-a\n")
+    with pytest.raises(SystemExit):
+        score_asr.main(["--ref", str(tmp_path / "ref"), "--hyp", str(tmp_path / "hyp"),
+                        "--output_dir", str(tmp_path), "--utt2spk",
+                        str(tmp_path / "utt2spk")])
+    assert ("score_asr: error: 2 utterance(s) have no speaker in utt2spk, e.g. a_2"
+            in capsys.readouterr().err)
+
+
 def test_missing_hypothesis_is_an_error(tmp_path, capsys):
     (tmp_path / "ref").write_text("u1 a\nu2 b\n")
     (tmp_path / "hyp").write_text("u1 a\n")

@@ -85,6 +85,7 @@ inference_args=""            # extra options of espnet2.bin.asr_inference
 inference_asr_model=valid.acc.ave.pth  # model file in ${asr_exp} to decode with
 inference_lm=valid.loss.ave.pth        # LM file in ${lm_exp} to decode with
 results_note=""              # a paragraph under the title of RESULTS.md (what the numbers mean)
+score_by_speaker=false       # also score each speaker (voice) of a test set apart: <dir>/by_speaker.json
 # End of options
 
 # log, die and the stage helpers (shared with the other templates)
@@ -95,7 +96,7 @@ parse_options "$@"
 # ---------------------------------------------------------------- checks
 require_integers 0 stage stop_stage ngpu
 require_integers 1 nj inference_nj num_nodes nbpe
-require_booleans use_lm gpu_inference resample
+require_booleans use_lm gpu_inference resample score_by_speaker
 require_rates fs
 require_choice token_type bpe char
 require_choice feats_normalize global_mvn utterance_mvn none
@@ -157,7 +158,9 @@ check_python
 log "${command_line}"
 log "ASR experiment: ${asr_exp}"
 lock_experiment "${asr_exp}"
-if "${use_lm}"; then lock_experiment "${lm_exp}"; fi
+# the LM dir only while this run may train it: decoding only reads it, so several ASR
+# models can decode with one LM at the same time
+if "${use_lm}" && runs 5; then lock_experiment "${lm_exp}"; fi
 
 # ---------------------------------------------------------------- stage 1
 if runs 1; then
@@ -363,10 +366,17 @@ if runs 8; then
     for dset in ${test_sets}; do
         dir=${asr_exp}/${inference_tag}/${dset}
         require_file "${dir}/.done" "decoding results of '${dset}'; run stage 7"
+        by_speaker=()
+        if "${score_by_speaker}"; then
+            by_speaker=(--utt2spk "${data_feats}/${dset}/utt2spk")
+            # a set scored before without it is scored again
+            [ -f "${dir}/by_speaker.json" ] || rm -f "${dir}/score_wer/.done"
+        fi
         if ! is_done "${dir}/score_wer" "scoring ${dir}"; then
             rm -f "${dir}/score_cer/.done"
             run_logged "${dir}/logs/score_asr.log" ${python} -m espnet_mamba.bin.score_asr \
-                --ref "${data_feats}/${dset}/text" --hyp "${dir}/text" --output_dir "${dir}"
+                --ref "${data_feats}/${dset}/text" --hyp "${dir}/text" --output_dir "${dir}" \
+                "${by_speaker[@]}"
             touch "${dir}/score_cer/.done" "${dir}/score_wer/.done"
         fi
         sed 's/^/  /' "${dir}/logs/score_asr.log"

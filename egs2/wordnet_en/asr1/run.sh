@@ -24,4 +24,5 @@ exec ./asr.sh \
     --inference_config conf/decode_asr.yaml \
     --lm_config conf/train_lm.yaml \
     --lm_train_text data/lm_train/text \
+    --score_by_speaker true \
     "$@"
