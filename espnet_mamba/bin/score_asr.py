@@ -15,7 +15,7 @@ spaces, printed as a table and written to ``<output_dir>/by_speaker.json``.
 import argparse
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from espnet_mamba.bin import reported
 from espnet_mamba.data import read_table
@@ -23,20 +23,25 @@ from espnet_mamba.eval.asr import (UNITS, Step, by_speaker, letters, score,
                                    vocabulary_split, write_score_dir)
 
 
+# the units of the speaker table, as its header names them
+SPEAKER_LABELS = {"wer": "WER", "cer": "CER", "cer_nospace": "CER without spaces"}
+
+
 def score_speakers(alignments: Dict[str, Dict[str, List[Step]]], utt2spk: Dict[str, str],
                    out_path: str) -> None:
     """Print and write (JSON) each speaker's error rate in every unit of ``alignments``
-    (unit -> :func:`espnet_mamba.eval.asr.score`'s alignments)."""
-    table: Dict[str, Dict[str, Any]] = {}
-    for unit, unit_alignments in alignments.items():
-        for spk, c in by_speaker(unit_alignments, utt2spk).items():
-            table.setdefault(spk, {"utts": c.snt})[unit] = {"errors": c.err, "tokens": c.wrd}
-    width = max(len("speaker"), *(len(spk) for spk in table))
-    print(f"{'speaker':<{width}}  utts    WER    CER  CER without spaces")
-    for spk, row in table.items():
-        rates = "".join(f" {100.0 * row[u]['errors'] / max(row[u]['tokens'], 1):6.1f}"
-                        for u in alignments)
-        print(f"{spk:<{width}} {row['utts']:5d}{rates}")
+    (a key of SPEAKER_LABELS -> :func:`espnet_mamba.eval.asr.score`'s alignments)."""
+    counts = {unit: by_speaker(unit_alignments, utt2spk)
+              for unit, unit_alignments in alignments.items()}
+    speakers = next(iter(counts.values()))
+    width = max(len("speaker"), *(len(spk) for spk in speakers))
+    print(f"{'speaker':<{width}}  utts" + "".join(f"  {SPEAKER_LABELS[u]:>5}" for u in counts))
+    for spk, c in speakers.items():
+        rates = "".join(f" {counts[u][spk].percentages()['Err']:6.1f}" for u in counts)
+        print(f"{spk:<{width}} {c.snt:5d}{rates}")
+    table = {spk: {"utts": c.snt, **{u: {"errors": counts[u][spk].err,
+                                         "tokens": counts[u][spk].wrd} for u in counts}}
+             for spk, c in speakers.items()}
     with open(out_path, "w", encoding="utf-8") as f:
         json.dump(table, f, indent=1)
 
